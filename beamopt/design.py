@@ -1,0 +1,216 @@
+"""CRB-minimising transmit design: :func:`minimize_crb`.
+
+.. math::
+
+    \\min_{W_k \\succeq 0,\\, R_s \\succeq 0}\\; \\mathrm{CRB}(\\theta)
+    \\quad\\text{s.t.}\\quad \\mathrm{SINR}_k \\ge \\gamma_k,\\;
+    \\mathrm{tr}\\Big(\\sum_k W_k + R_s\\Big) \\le P
+
+``signal`` picks the transmit/receiver model:
+
+* ``"gaussian"``: information signal only, realisations unknown at the
+  sensing receiver (the seed's P2); :math:`R_s = 0`.
+* ``"known"``: information signal only, realisations known at the sensing
+  receiver (the seed's benchmark V-B1); deterministic CRB of :math:`W`.
+* ``"superposition"``: Gaussian information plus deterministic sensing signal
+  (the seed's P3 and P4).
+
+``method`` picks the algorithm: ``"closed_form"`` (MRT, Proposition 1),
+``"sdp"`` (cvxpy; Clarabel with SCS fallback) or ``"auto"`` (the closed form
+whenever one exists, else the SDP).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import _sdp
+from ._validation import as_array
+from .closed_form import gaussian_isac_beamformer, mrt_covariance
+from .comm import communication_rate, communication_sinr
+from .crb import crb_doa
+from .errors import InfeasibleError
+from .result import OPTIMAL, BeamformingResult
+from .scenario import BistaticScenario
+
+__all__ = ["minimize_crb", "SIGNALS", "METHODS"]
+
+SIGNALS = ("gaussian", "superposition", "known")
+METHODS = ("auto", "closed_form", "sdp")
+
+
+def _check_choice(value, name, allowed):
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+
+
+def _snr_targets(snr_min, n_users):
+    """Validate ``snr_min``; return None or an array of shape (n_users,)."""
+    if snr_min is None:
+        return None
+    gamma = as_array(snr_min, "snr_min", dtype=float, ndim=(0, 1))
+    if gamma.ndim == 1 and gamma.shape != (n_users,):
+        raise ValueError(f"snr_min must be a scalar or have shape ({n_users},); got {gamma.shape}")
+    if np.any(gamma < 0):
+        raise ValueError("snr_min must be >= 0 (linear SNR)")
+    return np.broadcast_to(gamma, (n_users,)).copy()
+
+
+def _raise_infeasible(scenario, gamma, solver, solver_options):
+    if scenario.n_users == 1:
+        best = float(scenario.max_snr[0])
+        raise InfeasibleError(
+            f"snr_min={gamma[0]:.6g} is unreachable: the largest achievable SNR is "
+            f"P*||h||^2/comm_noise_power = {best:.6g}",
+            parameter="snr_min",
+            requested=float(gamma[0]),
+            max_achievable=best,
+        )
+    tau = _sdp.max_common_snr_scale(scenario, gamma, solver=solver, solver_options=solver_options)
+    best = tau * gamma
+    worst = int(np.argmax(gamma / scenario.max_snr))
+    raise InfeasibleError(
+        f"snr_min={np.array2string(gamma, precision=6)} is jointly unreachable; the largest "
+        f"achievable targets in these proportions are {np.array2string(best, precision=6)} "
+        f"(scale {tau:.6g}); user {worst} asks most relative to its own single-user maximum "
+        f"{scenario.max_snr[worst]:.6g}",
+        parameter="snr_min",
+        requested=gamma,
+        max_achievable=best,
+    )
+
+
+def _result(scenario, W, Rs, signal, method, start, *, iterations=0, message="", status=OPTIMAL):
+    W_total = W if W.ndim == 2 else W.sum(axis=0)
+    crb = crb_doa(
+        scenario, W_total, None if signal != "superposition" else Rs,
+        known_realizations=(signal == "known"),
+    )  # fmt: skip
+    W_user = W if scenario.n_users > 1 else W_total
+    sinr = communication_sinr(scenario, W_user, Rs)
+    return BeamformingResult(
+        W=W_user,
+        Rs=Rs,
+        crb=crb,
+        rate=communication_rate(scenario, W_user, Rs),
+        sinr=sinr,
+        objective=crb,
+        status=status,
+        method=method,
+        iterations=iterations,
+        solve_time=time.perf_counter() - start,
+        message=message,
+    )
+
+
+def _closed_form(scenario, gamma, signal, start):
+    zeros = np.zeros((scenario.n_tx, scenario.n_tx), dtype=complex)
+    if gamma is None or not np.any(gamma > 0):
+        R = mrt_covariance(scenario.a, scenario.power)
+        if signal == "superposition":  # Proposition 2: all power to the known sequence
+            return _result(scenario, zeros, R, signal, "closed_form", start, message="MRT")
+        return _result(scenario, R, zeros, signal, "closed_form", start, message="MRT")
+    if gamma[0] > scenario.max_snr[0] * (1 + 1e-12):
+        _raise_infeasible(scenario, gamma, None, None)
+    w = gaussian_isac_beamformer(
+        scenario.a, scenario.channel, scenario.power, gamma[0], scenario.comm_noise_power
+    )
+    W = np.outer(w, w.conj())
+    return _result(scenario, W, zeros, signal, "closed_form", start, message="Proposition 1")
+
+
+def _sdp_design(scenario, gamma, signal, start, solver, solver_options):
+    if signal == "superposition":
+        Rs, info = _sdp.sensing_sdp(scenario, solver=solver, solver_options=solver_options)
+        W = np.zeros((scenario.n_users, scenario.n_tx, scenario.n_tx), dtype=complex)
+    else:
+        targets = np.zeros(scenario.n_users) if gamma is None else gamma
+        W, info = _sdp.gaussian_sdp(scenario, targets, solver=solver, solver_options=solver_options)
+        if W is None:
+            _raise_infeasible(scenario, targets, solver, solver_options)
+        Rs = np.zeros((scenario.n_tx, scenario.n_tx), dtype=complex)
+    if scenario.n_users == 1:
+        W = W[0]
+    return _result(
+        scenario, W, Rs, signal, "sdp", start,
+        iterations=info.iterations, message=info.message, status=info.status,
+    )  # fmt: skip
+
+
+def minimize_crb(
+    scenario: BistaticScenario,
+    snr_min=None,
+    signal: str = "gaussian",
+    method: str = "auto",
+    *,
+    solver: str | None = None,
+    solver_options: dict | None = None,
+) -> BeamformingResult:
+    """Minimise the DoA CRB subject to per-user SINR targets and the power budget.
+
+    Parameters
+    ----------
+    scenario : BistaticScenario
+    snr_min : float or array_like, shape (n_users,), optional
+        Linear SINR target :math:`\\gamma_k` per user (a scalar applies to all);
+        ``None`` is the sensing-only design.
+    signal : {"gaussian", "superposition", "known"}
+        Signal and receiver model (see the module docstring).
+    method : {"auto", "closed_form", "sdp"}
+        ``"closed_form"`` exists for sensing-only designs and for one user with
+        ``signal`` in {"gaussian", "known"}; ``"auto"`` uses it whenever it
+        exists, else the SDP.
+    solver : str, optional
+        cvxpy solver for the SDP path; default Clarabel, then SCS if Clarabel fails.
+    solver_options : dict, optional
+        Extra keyword arguments for ``cvxpy.Problem.solve``.
+
+    Returns
+    -------
+    BeamformingResult
+        ``W`` (per user when ``n_users > 1``), ``Rs``, ``crb``, ``rate``, ``sinr``
+        and solver statistics.
+
+    Raises
+    ------
+    InfeasibleError
+        If the SINR targets cannot be met; the message and
+        ``max_achievable`` give the largest achievable targets.
+    ValueError
+        For an unknown ``signal``/``method``, a closed form that does not exist,
+        or a malformed ``snr_min``.
+    NotImplementedError
+        For the superposition design with SINR targets (coming with the
+        SCA / global solvers).
+
+    Examples
+    --------
+    >>> import beamopt
+    >>> sc = beamopt.BistaticScenario.default()
+    >>> res = beamopt.minimize_crb(sc, snr_min=100.0)
+    >>> res.method, bool(res.sinr >= 100.0 * (1 - 1e-9))
+    ('closed_form', True)
+    """
+    start = time.perf_counter()
+    if not isinstance(scenario, BistaticScenario):
+        raise ValueError(f"scenario must be a BistaticScenario; got {type(scenario).__name__}")
+    _check_choice(signal, "signal", SIGNALS)
+    _check_choice(method, "method", METHODS)
+    gamma = _snr_targets(snr_min, scenario.n_users)
+    sensing_only = gamma is None or not np.any(gamma > 0)
+    if signal == "superposition" and not sensing_only:
+        raise NotImplementedError(
+            "signal='superposition' with an SINR target is not available yet; "
+            "use signal='gaussian' or snr_min=None"
+        )
+    has_closed_form = sensing_only or (scenario.n_users == 1)
+    if method == "closed_form" and not has_closed_form:
+        raise ValueError(
+            "method='closed_form' exists only for sensing-only designs or a single user; "
+            "use method='sdp' or 'auto'"
+        )
+    if method == "closed_form" or (method == "auto" and has_closed_form):
+        return _closed_form(scenario, gamma, signal, start)
+    return _sdp_design(scenario, gamma, signal, start, solver, solver_options)

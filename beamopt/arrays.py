@@ -58,7 +58,8 @@ def steering_vector_derivative(n: int, angle) -> np.ndarray:
 
     .. math::
 
-        \\frac{\\partial a_k}{\\partial\\phi} = j\\pi\\left(k-\\tfrac{n-1}{2}\\right)\\cos\\phi\\,a_k,
+        \\frac{\\partial a_k}{\\partial\\phi}
+        = j\\pi\\left(k-\\tfrac{n-1}{2}\\right)\\cos\\phi\\,a_k,
         \\qquad \\left\\|\\frac{\\partial a}{\\partial\\phi}\\right\\|^2
         = \\frac{\\pi^2\\cos^2\\phi\\, n(n^2-1)}{12}.
 

@@ -128,7 +128,10 @@ class BistaticScenario:
 
     @property
     def db_norm2(self) -> float:
-        """:math:`\\|\\partial b/\\partial\\theta\\|^2 = \\pi^2\\cos^2\\theta\\, N_r(N_r^2-1)/12`."""
+        r"""Squared norm of the receive-steering derivative.
+
+        :math:`\|\partial b/\partial\theta\|^2 = \pi^2\cos^2\theta\, N_r(N_r^2-1)/12`.
+        """
         return float(np.pi**2 * np.cos(self.doa) ** 2 * self.n_rx * (self.n_rx**2 - 1) / 12.0)
 
     @property

@@ -13,7 +13,7 @@ __all__ = ["SolveInfo", "solve_with_fallback", "DEFAULT_SOLVERS"]
 #: Back-ends tried in order when the caller names none.
 DEFAULT_SOLVERS = ("CLARABEL", "SCS")
 #: SCS is first order: ask for tight tolerances so its answer is usable.
-_DEFAULT_OPTIONS = {"SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000}}
+_DEFAULT_OPTIONS = {"SCS": {"eps_abs": 1e-8, "eps_rel": 1e-8, "max_iters": 50_000}}
 _USABLE = ("optimal", "optimal_inaccurate")
 _INFEASIBLE = ("infeasible", "infeasible_inaccurate")
 

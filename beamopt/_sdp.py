@@ -1,6 +1,6 @@
-"""Semidefinite programs for CRB-minimising covariance design (cvxpy).
+r"""Semidefinite programs for CRB-minimising covariance design (cvxpy).
 
-All programs are solved in normalised units (:math:`\\tilde W = W/P`,
+All programs are solved in normalised units (:math:`\tilde W = W/P`,
 unit-norm channels and steering vector) so that powers in watts and noise
 near :math:`10^{-11}` W never reach the solver.
 
@@ -9,9 +9,13 @@ so the SDP is exact, not a relaxation):
 
 .. math::
 
-    \\max_{W_k \\succeq 0}\\; a^H \\Big(\\sum_k W_k\\Big) a \\quad\\text{s.t.}\\quad
-    h_k^H W_k h_k \\ge \\gamma_k\\Big(\\sum_{j\\ne k} h_k^H W_j h_k + \\sigma_c^2\\Big),\\;
-    \\mathrm{tr}\\sum_k W_k \\le P.
+    \max_{W_k \succeq 0}\; a^H \Big(\sum_k W_k\Big) a \quad\text{s.t.}\quad
+    h_k^H W_k h_k \ge \gamma_k\Big(\sum_{j\ne k} h_k^H W_j h_k + \sigma_c^2\Big),\;
+    \mathrm{tr}\sum_k W_k \le P.
+
+Hermitian PSD matrices are parametrised by real PSD matrices of twice the size
+(:class:`HermitianPSD`): Clarabel solves these to full accuracy where cvxpy's
+complex Hermitian variables often end "optimal_inaccurate".
 """
 
 from __future__ import annotations
@@ -20,7 +24,53 @@ import numpy as np
 
 from ._cvxpy_solve import SolveInfo, solve_with_fallback
 
-__all__ = ["gaussian_sdp", "sensing_sdp", "max_common_snr_scale"]
+__all__ = ["HermitianPSD", "gaussian_sdp", "sensing_sdp", "max_common_snr_scale", "SolveInfo"]
+
+
+class HermitianPSD:
+    r"""A Hermitian PSD ``n x n`` matrix :math:`W = A + jB` as a real PSD ``2n x 2n`` one.
+
+    Any real PSD :math:`X` maps to the Hermitian PSD
+    :math:`W = \tfrac12(X_{11}+X_{22}) + \tfrac{j}{2}(X_{21}-X_{12})`, and the
+    quadratic forms and trace below are exactly those of :math:`W`
+    (:math:`u^H W u = \tfrac12(z_1^T X z_1 + z_2^T X z_2)` with
+    :math:`z_1 = [\Re u; \Im u]`, :math:`z_2 = [-\Im u; \Re u]`), so optimising
+    over :math:`X` is optimising over :math:`W` without imposing the block
+    structure as equality constraints.
+    """
+
+    def __init__(self, n: int):
+        import cvxpy as cp
+
+        self.n = n
+        self.X = cp.Variable((2 * n, 2 * n), PSD=True)
+
+    @staticmethod
+    def _gram(u: np.ndarray) -> np.ndarray:
+        z1 = np.concatenate([u.real, u.imag])
+        z2 = np.concatenate([-u.imag, u.real])
+        return 0.5 * (np.outer(z1, z1) + np.outer(z2, z2))
+
+    def quad(self, u: np.ndarray):
+        """Affine expression for :math:`u^H W u`."""
+        import cvxpy as cp
+
+        return cp.sum(cp.multiply(self._gram(u), self.X))
+
+    def trace(self):
+        """Affine expression for :math:`\\mathrm{tr}\\,W`."""
+        import cvxpy as cp
+
+        return 0.5 * cp.trace(self.X)
+
+    @property
+    def value(self) -> np.ndarray:
+        """The Hermitian matrix at the solver's solution, shape (n, n), complex."""
+        X, n = self.X.value, self.n
+        A = 0.5 * (X[:n, :n] + X[n:, n:])
+        B = 0.5 * (X[n:, :n] - X[:n, n:])
+        W = A + 1j * B
+        return 0.5 * (W + W.conj().T)
 
 
 def _normalised(scenario):
@@ -30,26 +80,12 @@ def _normalised(scenario):
 
 
 def _sinr_constraints(Ws, U, gamma, max_snr):
-    import cvxpy as cp
-
     cons = []
     for k, u in enumerate(U):
-        q = [cp.real(u.conj() @ Wj @ u) for Wj in Ws]
+        q = [W.quad(u) for W in Ws]
         interference = sum(q[j] for j in range(len(Ws)) if j != k)
         cons.append(q[k] - gamma[k] * interference >= gamma[k] / max_snr[k])
     return cons
-
-
-def _variables(n_users, n_tx):
-    import cvxpy as cp
-
-    Ws = [cp.Variable((n_tx, n_tx), hermitian=True) for _ in range(n_users)]
-    return Ws, [W >> 0 for W in Ws]
-
-
-def _unscale(M, power):
-    M = np.asarray(M)
-    return power * 0.5 * (M + M.conj().swapaxes(-1, -2))
 
 
 def gaussian_sdp(scenario, gamma, *, solver=None, solver_options=None):
@@ -63,48 +99,47 @@ def gaussian_sdp(scenario, gamma, *, solver=None, solver_options=None):
     import cvxpy as cp
 
     a, U, max_snr = _normalised(scenario)
-    Ws, cons = _variables(scenario.n_users, scenario.n_tx)
-    W_sum = sum(Ws[1:], Ws[0])
-    cons += [cp.real(cp.trace(W_sum)) <= 1.0]
-    cons += _sinr_constraints(Ws, U, gamma, max_snr)
-    prob = cp.Problem(cp.Maximize(cp.real(a.conj() @ W_sum @ a)), cons)
+    Ws = [HermitianPSD(scenario.n_tx) for _ in range(scenario.n_users)]
+    cons = [sum(W.trace() for W in Ws) <= 1.0, *_sinr_constraints(Ws, U, gamma, max_snr)]
+    prob = cp.Problem(cp.Maximize(sum(W.quad(a) for W in Ws)), cons)
     info = solve_with_fallback(prob, solver, solver_options)
     if info.infeasible:
         return None, info
-    return _unscale(np.stack([W.value for W in Ws]), scenario.power), info
+    return scenario.power * np.stack([W.value for W in Ws]), info
 
 
 def sensing_sdp(scenario, *, solver=None, solver_options=None):
-    """Sensing-only SDP for the deterministic sensing covariance.
+    r"""Sensing-only SDP for the deterministic sensing covariance.
 
     By the seed's Proposition 2 the Gaussian part is zero at the optimum, so
-    only :math:`R_s` is optimised: :math:`\\max a^H R_s a` s.t.
-    :math:`\\mathrm{tr} R_s \\le P`.
+    only :math:`R_s` is optimised: :math:`\max a^H R_s a` s.t.
+    :math:`\mathrm{tr} R_s \le P`.
     """
     import cvxpy as cp
 
     a, _, _ = _normalised(scenario)
-    R = cp.Variable((scenario.n_tx, scenario.n_tx), hermitian=True)
-    prob = cp.Problem(cp.Maximize(cp.real(a.conj() @ R @ a)), [R >> 0, cp.real(cp.trace(R)) <= 1.0])
+    R = HermitianPSD(scenario.n_tx)
+    prob = cp.Problem(cp.Maximize(R.quad(a)), [R.trace() <= 1.0])
     info = solve_with_fallback(prob, solver, solver_options)
-    return _unscale(R.value, scenario.power), info
+    return scenario.power * R.value, info
 
 
 def _min_power(scenario, gamma, solver, solver_options):
     import cvxpy as cp
 
     _, U, max_snr = _normalised(scenario)
-    Ws, cons = _variables(scenario.n_users, scenario.n_tx)
-    cons += _sinr_constraints(Ws, U, gamma, max_snr)
-    prob = cp.Problem(cp.Minimize(cp.real(cp.trace(sum(Ws[1:], Ws[0])))), cons)
+    Ws = [HermitianPSD(scenario.n_tx) for _ in range(scenario.n_users)]
+    prob = cp.Problem(
+        cp.Minimize(sum(W.trace() for W in Ws)), _sinr_constraints(Ws, U, gamma, max_snr)
+    )
     info = solve_with_fallback(prob, solver, solver_options)
     return np.inf if info.infeasible else float(prob.value)
 
 
 def max_common_snr_scale(scenario, gamma, *, solver=None, solver_options=None, rtol=1e-6):
-    """Largest :math:`\\tau` such that the targets :math:`\\tau\\gamma_k` are jointly feasible.
+    r"""Largest :math:`\tau` such that the targets :math:`\tau\gamma_k` are jointly feasible.
 
-    Bisection on :math:`\\tau` with a power-minimisation SDP at each step
+    Bisection on :math:`\tau` with a power-minimisation SDP at each step
     (the max-min SINR problem is quasi-convex). Used to report the largest
     achievable targets when a multi-user request is infeasible.
     """
@@ -118,6 +153,3 @@ def max_common_snr_scale(scenario, gamma, *, solver=None, solver_options=None, r
         else:
             hi = mid
     return lo
-
-
-__all__ += ["SolveInfo"]

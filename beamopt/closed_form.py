@@ -27,7 +27,7 @@ import numpy as np
 from ._validation import as_array, check_positive
 from .errors import InfeasibleError
 
-__all__ = ["mrt_covariance", "gaussian_isac_beamformer"]
+__all__ = ["mrt_covariance", "gaussian_isac_beamformer", "isac_beamformer_unchecked"]
 
 
 def mrt_covariance(a, power: float) -> np.ndarray:
@@ -97,22 +97,25 @@ def gaussian_isac_beamformer(a, h, power: float, snr_min, comm_noise_power: floa
             requested=gamma if gamma.ndim else float(gamma),
             max_achievable=max_snr if max_snr.ndim else float(max_snr),
         )
-    n_tx = a.shape[-1]
-    w_mrt = np.sqrt(power / n_tx) * a
-    snr_mrt = power * np.abs(np.einsum("...i,...i->...", h.conj(), a)) ** 2 / (n_tx * s2c)
+    return isac_beamformer_unchecked(a, h, power, gamma, s2c)
 
-    u1 = h / np.sqrt(h_norm2)[..., None]
-    proj = np.einsum("...i,...i->...", u1.conj(), a)
+
+def isac_beamformer_unchecked(a, h, power, gamma, comm_noise_power):
+    """Core of :func:`gaussian_isac_beamformer` for feasible, validated inputs."""
+    a_norm2 = np.sum(np.abs(a) ** 2, axis=-1)
+    h_norm = np.sqrt(np.sum(np.abs(h) ** 2, axis=-1))
+    u1 = h / h_norm[..., None]
+    proj = np.sum(u1.conj() * a, axis=-1)  # u1^H a
+    abs_proj = np.abs(proj)
+    w_mrt = np.sqrt(power / a_norm2)[..., None] * a
+    snr_mrt = power * abs_proj**2 * h_norm**2 / (a_norm2 * comm_noise_power)
+
     resid = a - proj[..., None] * u1
-    r_norm = np.linalg.norm(resid, axis=-1)
-    # a parallel to h: MRT already reaches every feasible target, u2 is unused
+    # u2 = resid/||resid|| has u2^H a = ||resid|| > 0, so it needs no phase alignment;
+    # if a is parallel to h, MRT already reaches every feasible target and u2 is unused
+    r_norm = np.sqrt(np.sum(np.abs(resid) ** 2, axis=-1))
     u2 = resid / np.where(r_norm > 0, r_norm, 1.0)[..., None]
-    p1 = np.minimum(gamma * s2c / h_norm2, power)
-    w_kkt = (
-        np.sqrt(p1)[..., None] * np.exp(1j * np.angle(proj))[..., None] * u1
-        + np.sqrt(power - p1)[..., None]
-        * u2
-        * np.exp(1j * np.angle(np.einsum("...i,...i->...", u2.conj(), a)))[..., None]
-    )
-    use_mrt = (snr_mrt >= gamma)[..., None]
-    return np.where(use_mrt, w_mrt, w_kkt)
+    phase = np.where(abs_proj > 0, proj / np.where(abs_proj > 0, abs_proj, 1.0), 1.0)
+    p1 = np.minimum(gamma * comm_noise_power / h_norm**2, power)
+    w_kkt = (np.sqrt(p1) * phase)[..., None] * u1 + np.sqrt(power - p1)[..., None] * u2
+    return np.where((snr_mrt >= gamma)[..., None], w_mrt, w_kkt)

@@ -18,7 +18,7 @@ import numpy as np
 from ._validation import as_array, check_psd, check_shape_tail
 from .scenario import BistaticScenario
 
-__all__ = ["communication_sinr", "communication_rate"]
+__all__ = ["communication_sinr", "communication_rate", "sinr_unchecked"]
 
 
 def _quad(H: np.ndarray, M: np.ndarray) -> np.ndarray:
@@ -51,19 +51,29 @@ def communication_sinr(scenario: BistaticScenario, W, Rs=None):
         check_shape_tail(W, (scenario.n_tx, scenario.n_tx), "W")
         W = W[..., None, :, :]
     check_psd(W, "W")
-    # gains[..., j, k] = h_k^H W_j h_k
-    gains = np.einsum("ki,...jil,kl->...jk", H.conj(), W, H).real
-    signal = np.diagonal(gains, axis1=-2, axis2=-1)
-    interference = gains.sum(axis=-2) - signal + scenario.comm_noise_power
     if Rs is not None:
         Rs = as_array(Rs, "Rs", dtype=complex)
         check_shape_tail(Rs, (scenario.n_tx, scenario.n_tx), "Rs")
         check_psd(Rs, "Rs")
-        interference = interference + _quad(H, Rs)
-    out = signal / interference
+    out = sinr_unchecked(H, W, Rs, scenario.comm_noise_power)
     if K == 1:
         out = out[..., 0]
     return float(out) if np.ndim(out) == 0 else out
+
+
+def sinr_unchecked(H, W, Rs, comm_noise_power):
+    """Per-user SINR without argument checks (for solvers that built W themselves).
+
+    ``H`` (n_users, n_tx), ``W`` (..., n_users, n_tx, n_tx), ``Rs`` (..., n_tx, n_tx)
+    or None; returns shape (..., n_users).
+    """
+    # gains[..., j, k] = h_k^H W_j h_k
+    gains = np.einsum("ki,...jil,kl->...jk", H.conj(), W, H).real
+    signal = np.diagonal(gains, axis1=-2, axis2=-1)
+    interference = gains.sum(axis=-2) - signal + comm_noise_power
+    if Rs is not None:
+        interference = interference + _quad(H, Rs)
+    return signal / interference
 
 
 def communication_rate(scenario: BistaticScenario, W, Rs=None):

@@ -40,7 +40,7 @@ import numpy as np
 from ._validation import as_array, check_psd, check_shape_tail
 from .scenario import BistaticScenario
 
-__all__ = ["crb_doa", "fisher_information", "doa_information", "beam_gains"]
+__all__ = ["crb_doa", "crb_from_gains", "fisher_information", "doa_information", "beam_gains"]
 
 
 def _covariance(M, name: str, n_tx: int) -> np.ndarray:
@@ -144,7 +144,14 @@ def crb_doa(scenario: BistaticScenario, W, Rs=None, *, known_realizations: bool 
     True
     """
     cW, cS = beam_gains(scenario, W, Rs)
+    return crb_from_gains(scenario, cW, cS, known_realizations=known_realizations)
+
+
+def crb_from_gains(scenario: BistaticScenario, cW, cS, *, known_realizations: bool = False):
+    """:func:`crb_doa` from the beam gains :math:`c_W, c_S` (shape (...), broadcast)."""
     J = _scenario_information(scenario, cW, cS, known_realizations)
+    if J.ndim == 0:
+        return 1.0 / float(J) if J > 0 else np.inf
     with np.errstate(divide="ignore"):
         crb = np.where(J > 0, 1.0 / np.where(J > 0, J, 1.0), np.inf)
     return float(crb) if crb.ndim == 0 else crb

@@ -28,9 +28,9 @@ import numpy as np
 
 from . import _sdp
 from ._validation import as_array
-from .closed_form import gaussian_isac_beamformer, mrt_covariance
-from .comm import communication_rate, communication_sinr
-from .crb import crb_doa
+from .closed_form import isac_beamformer_unchecked, mrt_covariance
+from .comm import sinr_unchecked
+from .crb import crb_from_gains
 from .errors import InfeasibleError
 from .result import OPTIMAL, BeamformingResult
 from .scenario import BistaticScenario
@@ -50,6 +50,8 @@ def _snr_targets(snr_min, n_users):
     """Validate ``snr_min``; return None or an array of shape (n_users,)."""
     if snr_min is None:
         return None
+    if type(snr_min) is float and 0.0 <= snr_min < np.inf:  # fast path for the common case
+        return np.full(n_users, snr_min)
     gamma = as_array(snr_min, "snr_min", dtype=float, ndim=(0, 1))
     if gamma.ndim == 1 and gamma.shape != (n_users,):
         raise ValueError(f"snr_min must be a scalar or have shape ({n_users},); got {gamma.shape}")
@@ -82,26 +84,32 @@ def _raise_infeasible(scenario, gamma, solver, solver_options):
     )
 
 
-def _result(scenario, W, Rs, signal, method, start, *, iterations=0, message="", status=OPTIMAL):
-    W_total = W if W.ndim == 2 else W.sum(axis=0)
-    crb = crb_doa(
-        scenario, W_total, None if signal != "superposition" else Rs,
-        known_realizations=(signal == "known"),
-    )  # fmt: skip
-    W_user = W if scenario.n_users > 1 else W_total
-    sinr = communication_sinr(scenario, W_user, Rs)
+def _metrics(scenario, W_stack, Rs, signal):
+    """Beam gains and SINRs of a design built by a solver (no argument checks needed)."""
+    a = scenario.a
+    cW = float(np.real(a.conj() @ W_stack.sum(axis=0) @ a))
+    cS = float(np.real(a.conj() @ Rs @ a)) if signal == "superposition" else 0.0
+    sinr = sinr_unchecked(scenario.channels, W_stack, Rs, scenario.comm_noise_power)
+    return cW, cS, sinr
+
+
+def _result(scenario, W, Rs, signal, method, start, *, gains=None, status=OPTIMAL, **info):
+    W_stack = W if W.ndim == 3 else W[None]
+    cW, cS, sinr = gains if gains is not None else _metrics(scenario, W_stack, Rs, signal)
+    crb = crb_from_gains(scenario, cW, cS, known_realizations=(signal == "known"))
+    if scenario.n_users == 1:
+        W, sinr = W_stack[0], float(np.asarray(sinr).reshape(-1)[0])
     return BeamformingResult(
-        W=W_user,
+        W=W,
         Rs=Rs,
         crb=crb,
-        rate=communication_rate(scenario, W_user, Rs),
+        rate=np.log2(1.0 + sinr),
         sinr=sinr,
         objective=crb,
         status=status,
         method=method,
-        iterations=iterations,
         solve_time=time.perf_counter() - start,
-        message=message,
+        **info,
     )
 
 
@@ -110,15 +118,28 @@ def _closed_form(scenario, gamma, signal, start):
     if gamma is None or not np.any(gamma > 0):
         R = mrt_covariance(scenario.a, scenario.power)
         if signal == "superposition":  # Proposition 2: all power to the known sequence
-            return _result(scenario, zeros, R, signal, "closed_form", start, message="MRT")
-        return _result(scenario, R, zeros, signal, "closed_form", start, message="MRT")
+            R, W = R, zeros
+        else:
+            R, W = zeros, R
+        if scenario.n_users > 1:  # with no targets the first user's stream carries the beam
+            W = np.stack([W] + [zeros] * (scenario.n_users - 1))
+        return _result(scenario, W, R, signal, "closed_form", start, message="MRT")
     if gamma[0] > scenario.max_snr[0] * (1 + 1e-12):
         _raise_infeasible(scenario, gamma, None, None)
-    w = gaussian_isac_beamformer(
-        scenario.a, scenario.channel, scenario.power, gamma[0], scenario.comm_noise_power
+    h = scenario.channel
+    w = isac_beamformer_unchecked(
+        scenario.a, h, scenario.power, gamma[0], scenario.comm_noise_power
+    )
+    # rank one: the gains follow from w without forming quadratic forms of W
+    gains = (
+        abs(np.vdot(scenario.a, w)) ** 2,
+        0.0,
+        abs(np.vdot(h, w)) ** 2 / scenario.comm_noise_power,
     )
     W = np.outer(w, w.conj())
-    return _result(scenario, W, zeros, signal, "closed_form", start, message="Proposition 1")
+    return _result(
+        scenario, W, zeros, signal, "closed_form", start, gains=gains, message="Proposition 1"
+    )
 
 
 def _sdp_design(scenario, gamma, signal, start, solver, solver_options):
@@ -171,7 +192,9 @@ def minimize_crb(
     -------
     BeamformingResult
         ``W`` (per user when ``n_users > 1``), ``Rs``, ``crb``, ``rate``, ``sinr``
-        and solver statistics.
+        and solver statistics. A sensing-only closed-form design for several
+        users places the MRT beam in the first user's stream (any split is
+        optimal when no user has a target).
 
     Raises
     ------

@@ -144,10 +144,12 @@ class BistaticScenario:
         """Receive sensing SNR of MRT at full power: :math:`g_0 P N_t N_r`."""
         return self.g0 * self.power * self.n_tx * self.n_rx
 
-    @property
+    @cached_property
     def max_snr(self) -> np.ndarray:
         """Largest single-user SNR per user, :math:`P\\|h_k\\|^2/\\sigma_c^2`, shape (n_users,)."""
-        return self.power * np.sum(np.abs(self.channels) ** 2, axis=-1) / self.comm_noise_power
+        return _readonly(
+            self.power * np.sum(np.abs(self.channels) ** 2, axis=-1) / self.comm_noise_power
+        )
 
     def replace(self, **changes) -> BistaticScenario:
         """Return a copy with some fields replaced (validated again)."""

@@ -17,6 +17,7 @@ __all__ = [
     "check_nonnegative",
     "check_int",
     "check_psd",
+    "as_covariance",
     "check_shape_tail",
     "as_generator",
 ]
@@ -108,6 +109,20 @@ def check_psd(M: np.ndarray, name: str, *, rtol: float = 1e-9) -> None:
         raise ValueError(
             f"{name} must be positive semidefinite; smallest eigenvalue is {lam_min:.3g}"
         )
+
+
+def as_covariance(M, name: str, n: int, *, batched: bool = True) -> np.ndarray:
+    """Validate Hermitian PSD matrices of shape (..., n, n) (or exactly (n, n)).
+
+    Returns the Hermitian part as complex128, so round-off asymmetry never
+    propagates.
+    """
+    M = as_array(M, name, dtype=complex)
+    check_shape_tail(M, (n, n), name)
+    if not batched and M.ndim != 2:
+        raise ValueError(f"{name} must have shape ({n}, {n}); got {M.shape}")
+    check_psd(M, name)
+    return 0.5 * (M + np.conj(np.swapaxes(M, -1, -2)))
 
 
 def as_generator(rng) -> np.random.Generator:

@@ -37,17 +37,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_array, check_psd, check_shape_tail
+from ._validation import as_covariance
 from .scenario import BistaticScenario
 
 __all__ = ["crb_doa", "crb_from_gains", "fisher_information", "doa_information", "beam_gains"]
-
-
-def _covariance(M, name: str, n_tx: int) -> np.ndarray:
-    M = as_array(M, name, dtype=complex)
-    check_shape_tail(M, (n_tx, n_tx), name)
-    check_psd(M, name)
-    return M
 
 
 def beam_gains(scenario: BistaticScenario, W, Rs=None) -> tuple[np.ndarray, np.ndarray]:
@@ -68,11 +61,11 @@ def beam_gains(scenario: BistaticScenario, W, Rs=None) -> tuple[np.ndarray, np.n
         ``W`` and ``Rs`` broadcast against each other.
     """
     a = scenario.a
-    W = _covariance(W, "W", scenario.n_tx)
+    W = as_covariance(W, "W", scenario.n_tx)
     cW = np.einsum("i,...ij,j->...", a.conj(), W, a).real
     if Rs is None:
         return cW, np.zeros_like(cW)
-    Rs = _covariance(Rs, "Rs", scenario.n_tx)
+    Rs = as_covariance(Rs, "Rs", scenario.n_tx)
     cS = np.einsum("i,...ij,j->...", a.conj(), Rs, a).real
     return np.broadcast_arrays(cW, cS)
 

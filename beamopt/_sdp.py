@@ -58,7 +58,7 @@ class HermitianPSD:
         return cp.sum(cp.multiply(self._gram(u), self.X))
 
     def trace(self):
-        """Affine expression for :math:`\\mathrm{tr}\\,W`."""
+        r"""Affine expression for :math:`\mathrm{tr}\,W`."""
         import cvxpy as cp
 
         return 0.5 * cp.trace(self.X)

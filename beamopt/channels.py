@@ -26,16 +26,16 @@ def dbm_to_watt(value_dbm):
 
 
 def path_loss(distance, exponent: float = 2.5, *, c0_db: float = -30.0, d0: float = 1.0):
-    """Power gain of the distance-dependent path loss.
+    r"""Power gain of the distance-dependent path loss.
 
-    .. math:: \\mathrm{PL}(d) = C_0 \\left(\\frac{d}{d_0}\\right)^{-\\kappa}
+    .. math:: \mathrm{PL}(d) = C_0 \left(\frac{d}{d_0}\right)^{-\kappa}
 
     Parameters
     ----------
     distance : float or array_like
         Link distance(s) in metres, > 0.
     exponent : float
-        Path-loss exponent :math:`\\kappa` (> 0; 2 is free space).
+        Path-loss exponent :math:`\kappa` (> 0; 2 is free space).
     c0_db : float
         Path loss :math:`C_0` at the reference distance, in dB (default -30 dB).
     d0 : float
@@ -64,13 +64,13 @@ def rician_channel(
     size=None,
     rng=None,
 ) -> np.ndarray:
-    """Sample Rician MISO channels with a LoS steering component.
+    r"""Sample Rician MISO channels with a LoS steering component.
 
     .. math::
 
-        h = \\sqrt{\\beta}\\left(\\sqrt{\\tfrac{K}{K+1}}\\, a(\\vartheta)
-            + \\sqrt{\\tfrac{1}{K+1}}\\, h_{\\mathrm{NLoS}}\\right),
-        \\qquad h_{\\mathrm{NLoS}} \\sim \\mathcal{CN}(0, I)
+        h = \sqrt{\beta}\left(\sqrt{\tfrac{K}{K+1}}\, a(\vartheta)
+            + \sqrt{\tfrac{1}{K+1}}\, h_{\mathrm{NLoS}}\right),
+        \qquad h_{\mathrm{NLoS}} \sim \mathcal{CN}(0, I)
 
     Parameters
     ----------
@@ -82,7 +82,7 @@ def rician_channel(
     k_factor : float
         Rician factor :math:`K` (linear, >= 0; 0 is Rayleigh).
     gain : float or array_like, shape (n_users,)
-        Large-scale power gain :math:`\\beta` (e.g. from :func:`path_loss`).
+        Large-scale power gain :math:`\beta` (e.g. from :func:`path_loss`).
     size : int or tuple of int, optional
         Leading batch shape of independent draws.
     rng : None, int or numpy.random.Generator

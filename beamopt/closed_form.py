@@ -1,23 +1,23 @@
-"""Closed-form optimal transmit designs (vectorised over batches of channels).
+r"""Closed-form optimal transmit designs (vectorised over batches of channels).
 
 * Sensing only, any signal model: maximum-ratio transmission toward the target,
-  :math:`R = (P/N_t)\\, a a^H`, the seed's eqs. (31) and (55).
+  :math:`R = (P/N_t)\, a a^H`, the seed's eqs. (31) and (55).
 * Gaussian-only (or known-realisation) signalling with an SNR target, the seed's
   Proposition 1: maximise :math:`a^H W a` subject to
-  :math:`h^H W h \\ge \\gamma\\sigma_c^2`, :math:`\\mathrm{tr}\\,W \\le P`. The
+  :math:`h^H W h \ge \gamma\sigma_c^2`, :math:`\mathrm{tr}\,W \le P`. The
   optimum is rank one, :math:`W = w w^H`, in span{a, h}:
 
   .. math::
 
-      w = \\begin{cases}
-          \\sqrt{P/N_t}\\, a & \\text{if } P|h^H a|^2/N_t \\ge \\gamma\\sigma_c^2, \\\\
-          \\sqrt{p_1}\\, e^{j\\angle(u_1^H a)} u_1
-          + \\sqrt{P - p_1}\\, e^{j\\angle(u_2^H a)} u_2 & \\text{otherwise,}
-      \\end{cases}
+      w = \begin{cases}
+          \sqrt{P/N_t}\, a & \text{if } P|h^H a|^2/N_t \ge \gamma\sigma_c^2, \\
+          \sqrt{p_1}\, e^{j\angle(u_1^H a)} u_1
+          + \sqrt{P - p_1}\, e^{j\angle(u_2^H a)} u_2 & \text{otherwise,}
+      \end{cases}
 
-  with :math:`u_1 = h/\\|h\\|`, :math:`u_2` the unit component of :math:`a`
-  orthogonal to :math:`h` and :math:`p_1 = \\gamma\\sigma_c^2/\\|h\\|^2`. The
-  target is infeasible when :math:`\\gamma\\sigma_c^2 > P\\|h\\|^2`.
+  with :math:`u_1 = h/\|h\|`, :math:`u_2` the unit component of :math:`a`
+  orthogonal to :math:`h` and :math:`p_1 = \gamma\sigma_c^2/\|h\|^2`. The
+  target is infeasible when :math:`\gamma\sigma_c^2 > P\|h\|^2`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ __all__ = ["mrt_covariance", "gaussian_isac_beamformer", "isac_beamformer_unchec
 
 
 def mrt_covariance(a, power: float) -> np.ndarray:
-    """Maximum-ratio transmit covariance :math:`P\\, a a^H / \\|a\\|^2`.
+    r"""Maximum-ratio transmit covariance :math:`P\, a a^H / \|a\|^2`.
 
     Parameters
     ----------
@@ -51,7 +51,7 @@ def mrt_covariance(a, power: float) -> np.ndarray:
 
 
 def gaussian_isac_beamformer(a, h, power: float, snr_min, comm_noise_power: float):
-    """Optimal rank-one beamformer of the seed's Proposition 1, batched.
+    r"""Optimal rank-one beamformer of the seed's Proposition 1, batched.
 
     Parameters
     ----------
@@ -62,9 +62,9 @@ def gaussian_isac_beamformer(a, h, power: float, snr_min, comm_noise_power: floa
     power : float
         Transmit power budget :math:`P` (W).
     snr_min : float or array_like, shape (...)
-        SNR target(s) :math:`\\gamma` (linear, >= 0); broadcast against ``h``.
+        SNR target(s) :math:`\gamma` (linear, >= 0); broadcast against ``h``.
     comm_noise_power : float
-        CU noise power :math:`\\sigma_c^2` (W).
+        CU noise power :math:`\sigma_c^2` (W).
 
     Returns
     -------
@@ -74,7 +74,7 @@ def gaussian_isac_beamformer(a, h, power: float, snr_min, comm_noise_power: floa
     Raises
     ------
     InfeasibleError
-        If any target exceeds the largest achievable SNR :math:`P\\|h\\|^2/\\sigma_c^2`.
+        If any target exceeds the largest achievable SNR :math:`P\|h\|^2/\sigma_c^2`.
     """
     a = as_array(a, "a", dtype=complex)
     h = as_array(h, "h", dtype=complex)

@@ -1,14 +1,14 @@
-"""Communication metrics at the single-antenna users.
+r"""Communication metrics at the single-antenna users.
 
 User :math:`k` receives :math:`h_k^H x_t + n_t` with
-:math:`x_t = \\sum_j w_{j,t} + s_t`; its SINR treats the other users' streams
+:math:`x_t = \sum_j w_{j,t} + s_t`; its SINR treats the other users' streams
 and the deterministic sensing signal as interference:
 
 .. math::
 
-    \\mathrm{SINR}_k = \\frac{h_k^H W_k h_k}
-        {\\sum_{j\\neq k} h_k^H W_j h_k + h_k^H R_s h_k + \\sigma_c^2},
-    \\qquad R_k = \\log_2(1 + \\mathrm{SINR}_k).
+    \mathrm{SINR}_k = \frac{h_k^H W_k h_k}
+        {\sum_{j\neq k} h_k^H W_j h_k + h_k^H R_s h_k + \sigma_c^2},
+    \qquad R_k = \log_2(1 + \mathrm{SINR}_k).
 """
 
 from __future__ import annotations
@@ -77,6 +77,6 @@ def sinr_unchecked(H, W, Rs, comm_noise_power):
 
 
 def communication_rate(scenario: BistaticScenario, W, Rs=None):
-    """Achievable rate :math:`\\log_2(1+\\mathrm{SINR}_k)` in bit/s/Hz, shaped as
+    r"""Achievable rate :math:`\log_2(1+\mathrm{SINR}_k)` in bit/s/Hz, shaped as
     :func:`communication_sinr`."""
     return np.log2(1.0 + np.asarray(communication_sinr(scenario, W, Rs)))[()]

@@ -1,31 +1,31 @@
-"""DoA Cramér-Rao bounds for the bistatic ISAC receiver.
+r"""DoA Cramér-Rao bounds for the bistatic ISAC receiver.
 
 Per symbol the sensing receiver observes
 
 .. math::
 
-    y_t = \\alpha\\, b(\\theta) a(\\phi)^H (w_t + s_t) + n_t,
-    \\qquad w_t \\sim \\mathcal{CN}(0, W),\\; n_t \\sim \\mathcal{CN}(0, \\sigma_s^2 I),
+    y_t = \alpha\, b(\theta) a(\phi)^H (w_t + s_t) + n_t,
+    \qquad w_t \sim \mathcal{CN}(0, W),\; n_t \sim \mathcal{CN}(0, \sigma_s^2 I),
 
 where the Gaussian information signal :math:`w_t` has unknown realisations
 (its covariance :math:`W` is known) and the deterministic sensing sequence
 :math:`s_t` is known, with sample covariance :math:`R_s`. With
-:math:`g_0 = |\\alpha|^2/\\sigma_s^2`, :math:`c_W = a^H W a`,
-:math:`c_S = a^H R_s a` and :math:`D = \\|\\partial b/\\partial\\theta\\|^2`, the
+:math:`g_0 = |\alpha|^2/\sigma_s^2`, :math:`c_W = a^H W a`,
+:math:`c_S = a^H R_s a` and :math:`D = \|\partial b/\partial\theta\|^2`, the
 Slepian-Bangs Fisher information is block diagonal (the midpoint array
-reference gives :math:`b^H \\partial b = 0`) and the DoA information is
+reference gives :math:`b^H \partial b = 0`) and the DoA information is
 
 .. math::
 
-    J_\\theta = 2 L D \\left(g_0 c_S + \\frac{(g_0 c_W)^2 N_r}{1 + g_0 c_W N_r}\\right),
-    \\qquad \\mathrm{CRB}(\\theta) = J_\\theta^{-1}.
+    J_\theta = 2 L D \left(g_0 c_S + \frac{(g_0 c_W)^2 N_r}{1 + g_0 c_W N_r}\right),
+    \qquad \mathrm{CRB}(\theta) = J_\theta^{-1}.
 
-``Rs=None`` is the Gaussian-only model (unknowns :math:`\\theta, |\\alpha|`; the
-phase of :math:`\\alpha` is unobservable); ``W = 0`` is the classical
+``Rs=None`` is the Gaussian-only model (unknowns :math:`\theta, |\alpha|`; the
+phase of :math:`\alpha` is unobservable); ``W = 0`` is the classical
 deterministic (conditional) CRB; both together is the superposition model
-(unknowns :math:`\\theta, \\Re\\alpha, \\Im\\alpha`). With known realisations of
+(unknowns :math:`\theta, \Re\alpha, \Im\alpha`). With known realisations of
 the information signal (the seed's benchmark), :math:`W` acts like
-deterministic signal: :math:`J_\\theta = 2 L D g_0 (c_W + c_S)`.
+deterministic signal: :math:`J_\theta = 2 L D g_0 (c_W + c_S)`.
 
 References
 ----------
@@ -71,11 +71,11 @@ def beam_gains(scenario: BistaticScenario, W, Rs=None) -> tuple[np.ndarray, np.n
 
 
 def doa_information(cW, cS, *, g0, n_rx, n_symbols, db_norm2, known_realizations=False):
-    """DoA Fisher information from beam gains (the vectorised core of :func:`crb_doa`).
+    r"""DoA Fisher information from beam gains (the vectorised core of :func:`crb_doa`).
 
     .. math::
 
-        J_\\theta = 2 L D \\left(g_0 c_S + \\frac{(g_0 c_W)^2 N_r}{1 + g_0 c_W N_r}\\right)
+        J_\theta = 2 L D \left(g_0 c_S + \frac{(g_0 c_W)^2 N_r}{1 + g_0 c_W N_r}\right)
 
     or :math:`2 L D g_0 (c_W + c_S)` with ``known_realizations=True``.
     All arguments broadcast.
@@ -101,7 +101,7 @@ def _scenario_information(scenario, cW, cS, known_realizations=False):
 
 
 def crb_doa(scenario: BistaticScenario, W, Rs=None, *, known_realizations: bool = False):
-    """Cramér-Rao bound on the target DoA :math:`\\theta` (rad^2).
+    r"""Cramér-Rao bound on the target DoA :math:`\theta` (rad^2).
 
     Parameters
     ----------
@@ -120,7 +120,7 @@ def crb_doa(scenario: BistaticScenario, W, Rs=None, *, known_realizations: bool 
     Returns
     -------
     float or ndarray, shape (...)
-        :math:`1/J_\\theta`; ``inf`` where nothing is radiated toward the target.
+        :math:`1/J_\theta`; ``inf`` where nothing is radiated toward the target.
 
     Raises
     ------
@@ -151,7 +151,7 @@ def crb_from_gains(scenario: BistaticScenario, cW, cS, *, known_realizations: bo
 
 
 def fisher_information(scenario: BistaticScenario, W, Rs=None) -> np.ndarray:
-    """Full Slepian-Bangs Fisher information matrix of the echo model.
+    r"""Full Slepian-Bangs Fisher information matrix of the echo model.
 
     Parameters
     ----------
@@ -164,18 +164,18 @@ def fisher_information(scenario: BistaticScenario, W, Rs=None) -> np.ndarray:
     Returns
     -------
     ndarray, shape (..., 2, 2) or (..., 3, 3), float
-        For ``Rs=None`` the parameters are :math:`(\\theta, |\\alpha|)`; otherwise
-        :math:`(\\theta, \\Re\\alpha, \\Im\\alpha)`. With
+        For ``Rs=None`` the parameters are :math:`(\theta, |\alpha|)`; otherwise
+        :math:`(\theta, \Re\alpha, \Im\alpha)`. With
         :math:`c = 1 + g_0 c_W N_r` the blocks are
 
         .. math::
 
-            J_{\\theta\\theta} &= 2 L D\\left(g_0 c_S + \\frac{(g_0 c_W)^2 N_r}{c}\\right),\\\\
-            J_{|\\alpha||\\alpha|} &= \\frac{4 L c_W^2 |\\alpha|^2 N_r^2}{\\sigma_s^4 c^2},\\\\
-            J_{\\alpha\\alpha} &= \\frac{2 L c_S N_r}{\\sigma_s^2 c} I_2
-            + \\frac{4 L c_W^2 N_r^2}{\\sigma_s^4 c^2}
-              \\begin{bmatrix}\\Re\\alpha\\\\ \\Im\\alpha\\end{bmatrix}
-              \\begin{bmatrix}\\Re\\alpha & \\Im\\alpha\\end{bmatrix},
+            J_{\theta\theta} &= 2 L D\left(g_0 c_S + \frac{(g_0 c_W)^2 N_r}{c}\right),\\
+            J_{|\alpha||\alpha|} &= \frac{4 L c_W^2 |\alpha|^2 N_r^2}{\sigma_s^4 c^2},\\
+            J_{\alpha\alpha} &= \frac{2 L c_S N_r}{\sigma_s^2 c} I_2
+            + \frac{4 L c_W^2 N_r^2}{\sigma_s^4 c^2}
+              \begin{bmatrix}\Re\alpha\\ \Im\alpha\end{bmatrix}
+              \begin{bmatrix}\Re\alpha & \Im\alpha\end{bmatrix},
 
         and the DoA is decoupled from the gain (zero off-diagonal blocks).
     """

@@ -1,10 +1,10 @@
-"""CRB-minimising transmit design: :func:`minimize_crb`.
+r"""CRB-minimising transmit design: :func:`minimize_crb`.
 
 .. math::
 
-    \\min_{W_k \\succeq 0,\\, R_s \\succeq 0}\\; \\mathrm{CRB}(\\theta)
-    \\quad\\text{s.t.}\\quad \\mathrm{SINR}_k \\ge \\gamma_k,\\;
-    \\mathrm{tr}\\Big(\\sum_k W_k + R_s\\Big) \\le P
+    \min_{W_k \succeq 0,\, R_s \succeq 0}\; \mathrm{CRB}(\theta)
+    \quad\text{s.t.}\quad \mathrm{SINR}_k \ge \gamma_k,\;
+    \mathrm{tr}\Big(\sum_k W_k + R_s\Big) \le P
 
 ``signal`` picks the transmit/receiver model:
 
@@ -169,13 +169,13 @@ def minimize_crb(
     solver: str | None = None,
     solver_options: dict | None = None,
 ) -> BeamformingResult:
-    """Minimise the DoA CRB subject to per-user SINR targets and the power budget.
+    r"""Minimise the DoA CRB subject to per-user SINR targets and the power budget.
 
     Parameters
     ----------
     scenario : BistaticScenario
     snr_min : float or array_like, shape (n_users,), optional
-        Linear SINR target :math:`\\gamma_k` per user (a scalar applies to all);
+        Linear SINR target :math:`\gamma_k` per user (a scalar applies to all);
         ``None`` is the sensing-only design.
     signal : {"gaussian", "superposition", "known"}
         Signal and receiver model (see the module docstring).

@@ -1,10 +1,10 @@
-"""The bistatic ISAC scenario: problem data, separate from the solvers.
+r"""The bistatic ISAC scenario: problem data, separate from the solvers.
 
 A base station (BS) with a ``n_tx``-element ULA serves single-antenna
 communication users (CUs) while a sensing receiver with a ``n_rx``-element
 ULA estimates the direction of arrival (DoA) ``doa`` of a point target from
-its echoes. The BS-target-receiver link is :math:`G = \\alpha\\, b(\\theta)
-a(\\phi)^H`.
+its echoes. The BS-target-receiver link is :math:`G = \alpha\, b(\theta)
+a(\phi)^H`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class BistaticScenario:
-    """Parameters of one bistatic ISAC scenario (all powers linear, in watts).
+    r"""Parameters of one bistatic ISAC scenario (all powers linear, in watts).
 
     Parameters
     ----------
@@ -39,15 +39,15 @@ class BistaticScenario:
     n_rx : int
         Sensing-receiver antennas (ULA, half-wavelength spacing).
     dod : float
-        Direction of departure :math:`\\phi` of the target seen from the BS, radians.
+        Direction of departure :math:`\phi` of the target seen from the BS, radians.
     doa : float
-        Direction of arrival :math:`\\theta` of the target at the sensing
+        Direction of arrival :math:`\theta` of the target at the sensing
         receiver, radians; the parameter being estimated.
     alpha : complex
         Channel coefficient of the BS-target-receiver link (reflection
         coefficient times path loss amplitude); must be non-zero.
     noise_power : float
-        Sensing-receiver noise power :math:`\\sigma_s^2` per antenna, W.
+        Sensing-receiver noise power :math:`\sigma_s^2` per antenna, W.
     n_symbols : int
         Symbols :math:`L` per sensing block.
     power : float
@@ -55,7 +55,7 @@ class BistaticScenario:
     channel : array_like, shape (n_tx,) or (n_users, n_tx), complex
         BS-CU channel(s) :math:`h_k`; the CU receives :math:`h_k^H x`.
     comm_noise_power : float
-        CU receiver noise power :math:`\\sigma_c^2`, W.
+        CU receiver noise power :math:`\sigma_c^2`, W.
 
     Notes
     -----
@@ -113,17 +113,17 @@ class BistaticScenario:
 
     @cached_property
     def a(self) -> np.ndarray:
-        """Transmit steering vector :math:`a(\\phi)`, shape (n_tx,)."""
+        r"""Transmit steering vector :math:`a(\phi)`, shape (n_tx,)."""
         return _readonly(steering_vector(self.n_tx, self.dod))
 
     @cached_property
     def b(self) -> np.ndarray:
-        """Receive steering vector :math:`b(\\theta)`, shape (n_rx,)."""
+        r"""Receive steering vector :math:`b(\theta)`, shape (n_rx,)."""
         return _readonly(steering_vector(self.n_rx, self.doa))
 
     @cached_property
     def db(self) -> np.ndarray:
-        """:math:`\\partial b / \\partial\\theta`, shape (n_rx,)."""
+        r""":math:`\partial b / \partial\theta`, shape (n_rx,)."""
         return _readonly(steering_vector_derivative(self.n_rx, self.doa))
 
     @property
@@ -136,7 +136,7 @@ class BistaticScenario:
 
     @property
     def g0(self) -> float:
-        """Echo-to-noise ratio per unit transmit gain, :math:`|\\alpha|^2/\\sigma_s^2`."""
+        r"""Echo-to-noise ratio per unit transmit gain, :math:`|\alpha|^2/\sigma_s^2`."""
         return abs(self.alpha) ** 2 / self.noise_power
 
     @property
@@ -146,7 +146,7 @@ class BistaticScenario:
 
     @cached_property
     def max_snr(self) -> np.ndarray:
-        """Largest single-user SNR per user, :math:`P\\|h_k\\|^2/\\sigma_c^2`, shape (n_users,)."""
+        r"""Largest single-user SNR per user, :math:`P\|h_k\|^2/\sigma_c^2`, shape (n_users,)."""
         return _readonly(
             self.power * np.sum(np.abs(self.channels) ** 2, axis=-1) / self.comm_noise_power
         )
@@ -178,10 +178,10 @@ class BistaticScenario:
         n_symbols: int = 256,
         rng=0,
     ) -> BistaticScenario:
-        """Build a scenario from link distances and powers in dBm.
+        r"""Build a scenario from link distances and powers in dBm.
 
         The BS-target-receiver gain is
-        :math:`\\alpha = \\varsigma\\sqrt{\\mathrm{PL}(d_{bt})\\mathrm{PL}(d_{tr})}` with
+        :math:`\alpha = \varsigma\sqrt{\mathrm{PL}(d_{bt})\mathrm{PL}(d_{tr})}` with
         path loss ``C0 = -30 dB`` at 1 m (:func:`beamopt.path_loss`); the CU
         channel is Rician (:func:`beamopt.rician_channel`) with a LoS steering
         component toward ``user_angle_deg``. Pass an array of user angles

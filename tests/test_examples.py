@@ -1,0 +1,20 @@
+"""The examples run end to end (in their quick mode) and write what they promise."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+
+import pytest
+
+EXAMPLES = {
+    "examples/multiuser_design.py": ["multiuser_design.csv", "multiuser_design.png"],
+}
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES))
+def test_example_runs(path, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", [path, "--quick", "--out", str(tmp_path)])
+    runpy.run_path(path, run_name="__main__")
+    for name in EXAMPLES[path]:
+        assert (tmp_path / name).stat().st_size > 0

@@ -54,7 +54,6 @@ def solve_with_fallback(problem, solver=None, solver_options=None) -> SolveInfo:
     SolverError
         If no back-end produced a usable or certified-infeasible answer.
     """
-    import cvxpy as cp
 
     names = (solver.upper(),) if solver else DEFAULT_SOLVERS
     notes = []
@@ -66,8 +65,12 @@ def solve_with_fallback(problem, solver=None, solver_options=None) -> SolveInfo:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 problem.solve(solver=name, **opts)
-        except (cp.error.SolverError, ValueError) as exc:
-            notes.append(f"{name} failed: {exc}")
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:
+            # Clarabel's Rust core can panic (pyo3 PanicException derives from
+            # BaseException, not Exception); that is one back-end failing, not the run.
+            notes.append(f"{name} failed: {type(exc).__name__}: {exc}")
             continue
         notes.extend(f"{name}: {w.message}" for w in caught)
         status = problem.status

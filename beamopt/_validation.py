@@ -20,6 +20,8 @@ __all__ = [
     "as_covariance",
     "check_shape_tail",
     "as_generator",
+    "check_choice",
+    "check_unit_interval",
 ]
 
 
@@ -123,6 +125,21 @@ def as_covariance(M, name: str, n: int, *, batched: bool = True) -> np.ndarray:
         raise ValueError(f"{name} must have shape ({n}, {n}); got {M.shape}")
     check_psd(M, name)
     return 0.5 * (M + np.conj(np.swapaxes(M, -1, -2)))
+
+
+def check_choice(value, name: str, allowed) -> str:
+    """Require ``value`` to be one of ``allowed`` (e.g. a ``method=`` string)."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {tuple(allowed)}; got {value!r}")
+    return value
+
+
+def check_unit_interval(value, name: str) -> np.ndarray:
+    """Return ``value`` as a float array with every entry in [0, 1]."""
+    f = as_array(value, name, dtype=float)
+    if np.any((f < 0) | (f > 1)):
+        raise ValueError(f"{name} must lie in [0, 1]; got values in [{f.min()}, {f.max()}]")
+    return f
 
 
 def as_generator(rng) -> np.random.Generator:

@@ -1,0 +1,49 @@
+"""Small I/O helpers: atomic file writes, CSV text, optional progress bars."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["write_atomic", "csv_text", "progress_bar"]
+
+
+def write_atomic(path, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and :func:`os.replace`.
+
+    A crash mid-write leaves the old file or none, never a truncated one; the temporary
+    file lives in the same directory so the final rename is atomic.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; results are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def csv_text(header: Sequence[str], columns: Sequence[np.ndarray], comments=()) -> str:
+    lines = [f"# {c}" for c in comments]
+    lines.append(",".join(header))
+    data = np.column_stack([np.asarray(c, dtype=float) for c in columns])
+    # %.17g round-trips doubles exactly; inf and nan are written as 'inf'/'nan'
+    lines.extend(",".join(f"{v:.17g}" for v in row) for row in data)
+    return "\n".join(lines) + "\n"
+
+
+def progress_bar(iterable, enabled: bool, desc: str, total=None):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, leave=False)

@@ -28,7 +28,7 @@ lint: install
 
 test: lint
 	$(PY) -m pytest
-	$(PY) -m mkdocs build --strict --quiet --site-dir $(VENV)/site
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 docs: install
 	$(PY) -m mkdocs build --strict

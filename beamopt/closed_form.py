@@ -101,21 +101,34 @@ def gaussian_isac_beamformer(a, h, power: float, snr_min, comm_noise_power: floa
 
 
 def isac_beamformer_unchecked(a, h, power, gamma, comm_noise_power):
-    """Core of :func:`gaussian_isac_beamformer` for feasible, validated inputs."""
-    a_norm2 = np.sum(np.abs(a) ** 2, axis=-1)
-    h_norm = np.sqrt(np.sum(np.abs(h) ** 2, axis=-1))
-    u1 = h / h_norm[..., None]
-    proj = np.sum(u1.conj() * a, axis=-1)  # u1^H a
-    abs_proj = np.abs(proj)
-    w_mrt = np.sqrt(power / a_norm2)[..., None] * a
-    snr_mrt = power * abs_proj**2 * h_norm**2 / (a_norm2 * comm_noise_power)
+    r"""Core of :func:`gaussian_isac_beamformer` for feasible, validated inputs.
 
-    resid = a - proj[..., None] * u1
-    # u2 = resid/||resid|| has u2^H a = ||resid|| > 0, so it needs no phase alignment;
-    # if a is parallel to h, MRT already reaches every feasible target and u2 is unused
+    The optimum lies in span{a, h}, so it is computed as :math:`w = c_h h + c_a a`
+    with per-scenario scalar coefficients: with :math:`\eta = h^H a`,
+    :math:`\|r\|^2 = \|a\|^2 - |\eta|^2/\|h\|^2` (the part of :math:`a` orthogonal to
+    :math:`h`), :math:`c_a = \sqrt{P - p_1}/\|r\|` and
+    :math:`c_h = \sqrt{p_1}\, e^{jngle\eta}/\|h\| - c_a \eta/\|h\|^2`; MRT is
+    :math:`c_h = 0`, :math:`c_a = \sqrt{P}/\|a\|`.
+    """
+    a_norm2 = np.sum(np.abs(a) ** 2, axis=-1)
+    # the same expression as BistaticScenario.max_snr, so gamma == max_snr leaves
+    # exactly zero power for the sensing direction (sqrt would amplify round-off)
+    h_norm2 = np.sum(np.abs(h) ** 2, axis=-1)
+    max_snr = power * h_norm2 / comm_noise_power
+    eta = np.sum(h.conj() * a, axis=-1)
+    abs_eta2 = eta.real**2 + eta.imag**2
+    use_mrt = power * abs_eta2 / (a_norm2 * comm_noise_power) >= gamma
+
+    p_rest = power * np.maximum(1.0 - gamma / max_snr, 0.0)  # P - p1
+    # explicit residual: no cancellation when a is nearly parallel to h
+    resid = a - (eta / h_norm2)[..., None] * h
     r_norm = np.sqrt(np.sum(np.abs(resid) ** 2, axis=-1))
-    u2 = resid / np.where(r_norm > 0, r_norm, 1.0)[..., None]
-    phase = np.where(abs_proj > 0, proj / np.where(abs_proj > 0, abs_proj, 1.0), 1.0)
-    p1 = np.minimum(gamma * comm_noise_power / h_norm**2, power)
-    w_kkt = (np.sqrt(p1) * phase)[..., None] * u1 + np.sqrt(power - p1)[..., None] * u2
-    return np.where((snr_mrt >= gamma)[..., None], w_mrt, w_kkt)
+    # if a is parallel to h (r = 0), MRT already reaches every feasible target
+    c_a = np.sqrt(p_rest) / np.maximum(r_norm, np.finfo(float).tiny)
+    abs_eta = np.sqrt(abs_eta2)
+    phase = (eta + (abs_eta == 0)) / (abs_eta + (abs_eta == 0))  # 1 where eta = 0
+    c_h = np.sqrt((power - p_rest) / h_norm2) * phase - c_a * eta / h_norm2
+    # select MRT by blending with a 0/1 mask: both branches are finite
+    c_a = use_mrt * np.sqrt(power / a_norm2) + (1 - use_mrt) * c_a
+    c_h = (1 - use_mrt) * c_h
+    return c_h[..., None] * h + c_a[..., None] * a

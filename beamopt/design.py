@@ -17,7 +17,11 @@ r"""CRB-minimising transmit design: :func:`minimize_crb`.
 
 ``method`` picks the algorithm: ``"closed_form"`` (MRT, Proposition 1),
 ``"sdp"`` (cvxpy; Clarabel with SCS fallback) or ``"auto"`` (the closed form
-whenever one exists, else the SDP).
+whenever one exists, else the SDP). The superposition design with an SINR target
+is non-convex and has neither: ``"global"`` is the certified global optimum for
+one user (:func:`beamopt.superposition_design`), ``"sca"`` the seed's successive
+convex approximation for any number of users (:func:`beamopt.sca_superposition`);
+``"auto"`` picks ``"global"`` for one user and ``"sca"`` for several.
 """
 
 from __future__ import annotations
@@ -27,23 +31,28 @@ import time
 import numpy as np
 
 from . import _sdp
-from ._validation import as_array
+from ._validation import as_array, check_choice
 from .closed_form import isac_beamformer_unchecked, mrt_covariance
 from .comm import sinr_unchecked
 from .crb import crb_from_gains
 from .errors import InfeasibleError
-from .result import OPTIMAL, BeamformingResult
+from .result import MAX_ITERATIONS, OPTIMAL, BeamformingResult
+from .sca import sca_superposition
 from .scenario import BistaticScenario
+from .superposition import superposition_design
 
 __all__ = ["minimize_crb", "SIGNALS", "METHODS"]
 
 SIGNALS = ("gaussian", "superposition", "known")
-METHODS = ("auto", "closed_form", "sdp")
-
-
-def _check_choice(value, name, allowed):
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+METHODS = ("auto", "closed_form", "sdp", "sca", "global")
+#: Keyword options accepted by each superposition method (through ``options=``).
+_OPTIONS = {
+    "global": ("rtol", "n_initial", "max_rounds"),
+    "sca": ("initial_point", "max_iterations", "tolerance", "reduce"),
+    "sdp": ("reduce",),
+}
+#: Methods that solve only the superposition design with SINR targets.
+_SUPERPOSITION_METHODS = ("global", "sca")
 
 
 def _snr_targets(snr_min, n_users):
@@ -142,13 +151,15 @@ def _closed_form(scenario, gamma, signal, start):
     )
 
 
-def _sdp_design(scenario, gamma, signal, start, solver, solver_options):
+def _sdp_design(scenario, gamma, signal, start, solver, solver_options, reduce=True):
     if signal == "superposition":
         Rs, info = _sdp.sensing_sdp(scenario, solver=solver, solver_options=solver_options)
         W = np.zeros((scenario.n_users, scenario.n_tx, scenario.n_tx), dtype=complex)
     else:
         targets = np.zeros(scenario.n_users) if gamma is None else gamma
-        W, info = _sdp.gaussian_sdp(scenario, targets, solver=solver, solver_options=solver_options)
+        W, info = _sdp.gaussian_sdp(
+            scenario, targets, solver=solver, solver_options=solver_options, reduce=reduce
+        )
         if W is None:
             _raise_infeasible(scenario, targets, solver, solver_options)
         Rs = np.zeros((scenario.n_tx, scenario.n_tx), dtype=complex)
@@ -160,6 +171,67 @@ def _sdp_design(scenario, gamma, signal, start, solver, solver_options):
     )  # fmt: skip
 
 
+def _check_options(options, method):
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise ValueError(f"options must be a dict; got {type(options).__name__}")
+    allowed = _OPTIONS.get(method, ())
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"unknown options {unknown} for method={method!r}; allowed: {list(allowed)}"
+        )
+    return dict(options)
+
+
+def _superposition(scenario, gamma, method, start, solver, solver_options, options):
+    """Superposition design with SINR targets (the seed's P4): global search or SCA."""
+    if method == "closed_form":
+        raise ValueError(
+            "no closed form exists for signal='superposition' with an SINR target (the CRB "
+            "is non-convex in W); use method='global' (one user), 'sca' or 'auto'"
+        )
+    if method == "sdp":
+        raise ValueError(
+            "signal='superposition' with an SINR target is not a single SDP; "
+            "use method='global' (one user), 'sca' or 'auto'"
+        )
+    if method == "auto":
+        method = "global" if scenario.n_users == 1 else "sca"
+    opts = _check_options(options, method)
+    if method == "sca":
+        return sca_superposition(
+            scenario, gamma, solver=solver, solver_options=solver_options, **opts
+        )
+    if scenario.n_users > 1:
+        raise ValueError("method='global' needs a single user; use method='sca' or 'auto'")
+    d = superposition_design(scenario, gamma[0], **opts)
+    crb = float(d.crb)
+    return BeamformingResult(
+        W=d.W,
+        Rs=d.Rs,
+        crb=crb,
+        rate=float(d.rate),
+        sinr=float(d.sinr),
+        objective=crb,
+        status=OPTIMAL if d.converged else MAX_ITERATIONS,
+        method="global",
+        iterations=d.rounds,
+        solve_time=time.perf_counter() - start,
+        message=f"certified to relative gap {float(d.bound_gap):.2e} on the DoA information",
+        extras={
+            "bound_gap": float(d.bound_gap),
+            "rtol": d.rtol,
+            "information": float(d.information),
+            "information_upper": float(d.information_upper),
+            "crb_lower_bound": float(d.crb_lower_bound),
+            "power_fraction": float(d.power_fraction),
+            "evaluations": int(d.evaluations),
+        },
+    )
+
+
 def minimize_crb(
     scenario: BistaticScenario,
     snr_min=None,
@@ -168,6 +240,7 @@ def minimize_crb(
     *,
     solver: str | None = None,
     solver_options: dict | None = None,
+    options: dict | None = None,
 ) -> BeamformingResult:
     r"""Minimise the DoA CRB subject to per-user SINR targets and the power budget.
 
@@ -179,22 +252,32 @@ def minimize_crb(
         ``None`` is the sensing-only design.
     signal : {"gaussian", "superposition", "known"}
         Signal and receiver model (see the module docstring).
-    method : {"auto", "closed_form", "sdp"}
+    method : {"auto", "closed_form", "sdp", "sca", "global"}
         ``"closed_form"`` exists for sensing-only designs and for one user with
         ``signal`` in {"gaussian", "known"}; ``"auto"`` uses it whenever it
-        exists, else the SDP.
+        exists, else the SDP. For ``signal="superposition"`` with an SINR target
+        only ``"global"`` (one user; certified optimum) and ``"sca"`` apply, and
+        ``"auto"`` picks ``"global"`` for one user, ``"sca"`` for several.
     solver : str, optional
         cvxpy solver for the SDP path; default Clarabel, then SCS if Clarabel fails.
     solver_options : dict, optional
         Extra keyword arguments for ``cvxpy.Problem.solve``.
+    options : dict, optional
+        Method options. ``"global"`` takes ``rtol``, ``n_initial``, ``max_rounds``
+        (:func:`beamopt.superposition_design`); ``"sca"`` takes ``initial_point``,
+        ``max_iterations``, ``tolerance``, ``reduce`` (:func:`beamopt.sca_superposition`);
+        ``"sdp"`` takes ``reduce`` (default True: solve in span{a, h_1, ..., h_K}, which is
+        exact; False solves the full ``n_tx x n_tx`` SDP). Unknown keys are an error.
 
     Returns
     -------
     BeamformingResult
         ``W`` (per user when ``n_users > 1``), ``Rs``, ``crb``, ``rate``, ``sinr``
-        and solver statistics. A sensing-only closed-form design for several
-        users places the MRT beam in the first user's stream (any split is
-        optimal when no user has a target).
+        and solver statistics. The global superposition design carries its
+        certificate in ``extras`` (``bound_gap``, ``information_upper``,
+        ``crb_lower_bound``, ``rtol``); SCA its CRB per iteration in ``history``.
+        A sensing-only closed-form design for several users places the MRT beam
+        in the first user's stream (any split is optimal when no user has a target).
 
     Raises
     ------
@@ -203,10 +286,7 @@ def minimize_crb(
         ``max_achievable`` give the largest achievable targets.
     ValueError
         For an unknown ``signal``/``method``, a closed form that does not exist,
-        or a malformed ``snr_min``.
-    NotImplementedError
-        For the superposition design with SINR targets (coming with the
-        SCA / global solvers).
+        a malformed ``snr_min`` or unknown ``options``.
 
     Examples
     --------
@@ -219,15 +299,17 @@ def minimize_crb(
     start = time.perf_counter()
     if not isinstance(scenario, BistaticScenario):
         raise ValueError(f"scenario must be a BistaticScenario; got {type(scenario).__name__}")
-    _check_choice(signal, "signal", SIGNALS)
-    _check_choice(method, "method", METHODS)
+    check_choice(signal, "signal", SIGNALS)
+    check_choice(method, "method", METHODS)
     gamma = _snr_targets(snr_min, scenario.n_users)
     sensing_only = gamma is None or not np.any(gamma > 0)
+    if method in _SUPERPOSITION_METHODS and signal != "superposition":
+        raise ValueError(f"method={method!r} applies to signal='superposition' only")
     if signal == "superposition" and not sensing_only:
-        raise NotImplementedError(
-            "signal='superposition' with an SINR target is not available yet; "
-            "use signal='gaussian' or snr_min=None"
-        )
+        return _superposition(scenario, gamma, method, start, solver, solver_options, options)
+    opts = _check_options(options, method)
+    if method in _SUPERPOSITION_METHODS:  # sensing only: Proposition 2's MRT is optimal
+        method = "closed_form"
     has_closed_form = sensing_only or (scenario.n_users == 1)
     if method == "closed_form" and not has_closed_form:
         raise ValueError(
@@ -236,4 +318,4 @@ def minimize_crb(
         )
     if method == "closed_form" or (method == "auto" and has_closed_form):
         return _closed_form(scenario, gamma, signal, start)
-    return _sdp_design(scenario, gamma, signal, start, solver, solver_options)
+    return _sdp_design(scenario, gamma, signal, start, solver, solver_options, **opts)

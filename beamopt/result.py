@@ -100,16 +100,18 @@ class BeamformingResult(SolverResult):
 
 @dataclass(frozen=True, kw_only=True)
 class PrecoderResult(SolverResult):
-    """Outcome of a Bayesian (posterior-sample based) precoder design.
+    r"""Outcome of a Bayesian (posterior-sample based) precoder design.
 
     Attributes
     ----------
     F : ndarray, shape (n_tx, n_streams) or (n_subcarriers, n_tx, n_streams), complex
         Precoder with orthonormal columns.
     objective : float
-        Monte Carlo average spectral efficiency at ``F`` (bit/s/Hz).
+        What the method maximises, at ``F``: the received energy
+        :math:`\mathrm{tr}(F^H \hat G F)` for the Gramian-based precoders, the
+        Monte Carlo average spectral efficiency (bit/s/Hz) for the manifold precoder.
     history : ndarray
-        Objective after each iteration (the warm start first).
+        Objective after each iteration (the warm start first); empty for closed forms.
     """
 
     F: np.ndarray

@@ -126,7 +126,7 @@ class BistaticScenario:
         r""":math:`\partial b / \partial\theta`, shape (n_rx,)."""
         return _readonly(steering_vector_derivative(self.n_rx, self.doa))
 
-    @property
+    @cached_property
     def db_norm2(self) -> float:
         r"""Squared norm of the receive-steering derivative.
 
@@ -134,7 +134,7 @@ class BistaticScenario:
         """
         return float(np.pi**2 * np.cos(self.doa) ** 2 * self.n_rx * (self.n_rx**2 - 1) / 12.0)
 
-    @property
+    @cached_property
     def g0(self) -> float:
         r"""Echo-to-noise ratio per unit transmit gain, :math:`|\alpha|^2/\sigma_s^2`."""
         return abs(self.alpha) ** 2 / self.noise_power

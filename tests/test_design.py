@@ -41,11 +41,15 @@ def test_proposition1_matches_sdp(seed, signal):
     sc = _random_scenario(seed)
     gamma = np.random.default_rng(seed + 100).uniform(0.01, 0.999) * sc.max_snr[0]
     cf = beamopt.minimize_crb(sc, gamma, signal=signal, method="closed_form")
-    sdp = beamopt.minimize_crb(sc, gamma, signal=signal, method="sdp")
+    # the full n_tx x n_tx SDP: no use of the span{a, h} structure behind the closed form
+    sdp = beamopt.minimize_crb(sc, gamma, signal=signal, method="sdp", options={"reduce": False})
+    reduced = beamopt.minimize_crb(sc, gamma, signal=signal, method="sdp")
     assert cf.method == "closed_form" and sdp.method == "sdp"
     assert np.isclose(cf.crb, sdp.crb, rtol=1e-6)
+    assert np.isclose(reduced.crb, sdp.crb, rtol=1e-6)
     _check_design(sc, cf, gamma)
     _check_design(sc, sdp, gamma)
+    _check_design(sc, reduced, gamma)
     # the optimum is rank one and uses the whole budget
     lam = np.linalg.eigvalsh(cf.W)
     assert lam[-2] <= 1e-12 * lam[-1]
@@ -72,6 +76,25 @@ def test_superposition_sensing_only_puts_all_power_in_rs():
         assert res.crb <= beamopt.crb_doa(sc, rho * res.Rs, (1 - rho) * res.Rs) + 0 * Z.sum()
 
 
+@pytest.mark.parametrize("geometry", ["orthogonal", "parallel"])
+def test_proposition1_degenerate_geometries_match_sdp(geometry):
+    sc = BistaticScenario.default(n_tx=6, n_rx=4)
+    a = sc.a
+    if geometry == "parallel":
+        h = 3e-5 * a * np.exp(0.7j)
+    else:  # a vector orthogonal to a: h^H a = 0
+        v = np.random.default_rng(0).standard_normal(6) + 0j
+        h = 3e-5 * (v - (a.conj() @ v) / 6 * a)
+    sc = sc.replace(channel=h)
+    for frac in (0.3, 0.9):
+        gamma = frac * sc.max_snr[0]
+        cf = beamopt.minimize_crb(sc, gamma, method="closed_form")
+        sdp = beamopt.minimize_crb(sc, gamma, method="sdp", options={"reduce": False})
+        assert np.all(np.isfinite(cf.W))
+        assert np.isclose(cf.crb, sdp.crb, rtol=1e-6)
+        _check_design(sc, cf, gamma)
+
+
 def test_batched_closed_form_matches_scalar_calls():
     sc = BistaticScenario.default(n_tx=6, n_rx=6)
     H = beamopt.rician_channel(6, 0.3, gain=1e-8, size=50, rng=4)
@@ -89,6 +112,9 @@ def test_multiuser_sdp_is_optimal_against_single_user_bounds(seed):
     res = beamopt.minimize_crb(sc, gamma)
     assert res.method == "sdp" and res.W.shape == (3, sc.n_tx, sc.n_tx)
     _check_design(sc, res, gamma)
+    # restricting to span{a, h_1, h_2, h_3} loses nothing against the full-space SDP
+    full = beamopt.minimize_crb(sc, gamma, method="sdp", options={"reduce": False})
+    assert np.isclose(res.crb, full.crb, rtol=1e-6)
     # the sensing-only MRT bounds every design from below
     assert res.crb >= beamopt.minimize_crb(sc).crb * (1 - 1e-9)
     # scalar snr_min broadcasts to every user
@@ -164,6 +190,8 @@ def test_infeasible_multiuser_reports_largest_common_targets():
         ({"snr_min": np.nan}, ValueError, "snr_min must be finite"),
         ({"snr_min": [1.0, 2.0]}, ValueError, r"snr_min must be a scalar or have shape \(1,\)"),
         ({"snr_min": [[1.0]]}, ValueError, "snr_min must have"),
+        ({"method": "sdp", "options": {"tol": 1.0}}, ValueError, r"unknown options \['tol'\]"),
+        ({"method": "sca"}, ValueError, "applies to signal='superposition' only"),
     ],
 )
 def test_bad_arguments(kwargs, exc, match):

@@ -58,43 +58,42 @@ def _sweep_outputs(out: Path, name: str, sweep, title: str) -> list[Path]:
 # -------------------------------------------------------------------- sensing sweeps
 def _crb_vs_snr(cfg, out, progress):
     snr = np.linspace(cfg["snr_min_db"], cfg["snr_max_db"], cfg["n_points"])
-    scenarios = with_sensing_snr(_scenario(cfg), snr)
-    kwargs = dict(
+    sweep = crb_sweep(
+        with_sensing_snr(_scenario(cfg), snr),
+        snr,
         x_label="sensing SNR (dB)",
         deterministic_fraction=cfg["deterministic_fraction"],
+        n_trials=cfg["n_trials"],
         rng=cfg["seed"],
         progress=progress,
     )
-    try:
-        sweep = crb_sweep(scenarios, snr, n_trials=cfg["n_trials"], **kwargs)
-    except NotImplementedError as exc:  # estimators not installed: CRBs only
-        print(f"note: {exc}; writing CRBs only", file=sys.stderr)
-        sweep = crb_sweep(scenarios, snr, n_trials=0, **kwargs)
     return _sweep_outputs(out, "crb_vs_snr", sweep, "DoA CRB vs sensing SNR")
 
 
-def _crb_vs_power(cfg, out, progress):
-    power = np.linspace(cfg["power_min_dbm"], cfg["power_max_dbm"], cfg["n_points"])
-    scenarios = [_scenario(cfg, power_dbm=float(p)) for p in power]
-    sweep = crb_sweep(
-        scenarios,
-        power,
-        x_label="transmit power (dBm)",
-        deterministic_fraction=cfg["deterministic_fraction"],
-    )
-    return _sweep_outputs(out, "crb_vs_power", sweep, "DoA CRB vs transmit power")
+def _geometry_sweep(key, lo, hi, x_label, name, title):
+    """A CRB sweep over one ``from_geometry`` parameter between two config keys."""
+
+    def run(cfg, out, progress):
+        x = np.linspace(cfg[lo], cfg[hi], cfg["n_points"])
+        sweep = crb_sweep(
+            [_scenario(cfg, **{key: float(v)}) for v in x],
+            x,
+            x_label=x_label,
+            deterministic_fraction=cfg["deterministic_fraction"],
+        )
+        return _sweep_outputs(out, name, sweep, title)
+
+    return run
 
 
-def _crb_vs_distance(cfg, out, progress):
-    dist = np.linspace(cfg["distance_min"], cfg["distance_max"], cfg["n_points"])
-    scenarios = [_scenario(cfg, d_target_rx=float(d)) for d in dist]
-    sweep = crb_sweep(
-        scenarios,
-        dist,
-        x_label="target-receiver distance (m)",
-        deterministic_fraction=cfg["deterministic_fraction"],
-    )
-    return _sweep_outputs(out, "crb_vs_distance", sweep, "DoA CRB vs target-receiver distance")
+_crb_vs_power = _geometry_sweep(
+    "power_dbm", "power_min_dbm", "power_max_dbm", "transmit power (dBm)",
+    "crb_vs_power", "DoA CRB vs transmit power",
+)  # fmt: skip
+_crb_vs_distance = _geometry_sweep(
+    "d_target_rx", "distance_min", "distance_max", "target-receiver distance (m)",
+    "crb_vs_distance", "DoA CRB vs target-receiver distance",
+)  # fmt: skip
 
 
 # ------------------------------------------------------------------------ boundaries

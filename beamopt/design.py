@@ -31,11 +31,11 @@ import time
 import numpy as np
 
 from . import _sdp
-from ._validation import as_array, check_choice
+from ._targets import check_single_user_reachable, raise_infeasible, snr_targets
+from ._validation import check_choice
 from .closed_form import isac_beamformer_unchecked, mrt_covariance
 from .comm import sinr_unchecked
 from .crb import crb_from_gains
-from .errors import InfeasibleError
 from .result import MAX_ITERATIONS, OPTIMAL, BeamformingResult
 from .sca import sca_superposition
 from .scenario import BistaticScenario
@@ -53,44 +53,6 @@ _OPTIONS = {
 }
 #: Methods that solve only the superposition design with SINR targets.
 _SUPERPOSITION_METHODS = ("global", "sca")
-
-
-def _snr_targets(snr_min, n_users):
-    """Validate ``snr_min``; return None or an array of shape (n_users,)."""
-    if snr_min is None:
-        return None
-    if type(snr_min) is float and 0.0 <= snr_min < np.inf:  # fast path for the common case
-        return np.full(n_users, snr_min)
-    gamma = as_array(snr_min, "snr_min", dtype=float, ndim=(0, 1))
-    if gamma.ndim == 1 and gamma.shape != (n_users,):
-        raise ValueError(f"snr_min must be a scalar or have shape ({n_users},); got {gamma.shape}")
-    if np.any(gamma < 0):
-        raise ValueError("snr_min must be >= 0 (linear SNR)")
-    return np.broadcast_to(gamma, (n_users,)).copy()
-
-
-def _raise_infeasible(scenario, gamma, solver, solver_options):
-    if scenario.n_users == 1:
-        best = float(scenario.max_snr[0])
-        raise InfeasibleError(
-            f"snr_min={gamma[0]:.6g} is unreachable: the largest achievable SNR is "
-            f"P*||h||^2/comm_noise_power = {best:.6g}",
-            parameter="snr_min",
-            requested=float(gamma[0]),
-            max_achievable=best,
-        )
-    tau = _sdp.max_common_snr_scale(scenario, gamma, solver=solver, solver_options=solver_options)
-    best = tau * gamma
-    worst = int(np.argmax(gamma / scenario.max_snr))
-    raise InfeasibleError(
-        f"snr_min={np.array2string(gamma, precision=6)} is jointly unreachable; the largest "
-        f"achievable targets in these proportions are {np.array2string(best, precision=6)} "
-        f"(scale {tau:.6g}); user {worst} asks most relative to its own single-user maximum "
-        f"{scenario.max_snr[worst]:.6g}",
-        parameter="snr_min",
-        requested=gamma,
-        max_achievable=best,
-    )
 
 
 def _metrics(scenario, W_stack, Rs, signal):
@@ -133,8 +95,7 @@ def _closed_form(scenario, gamma, signal, start):
         if scenario.n_users > 1:  # with no targets the first user's stream carries the beam
             W = np.stack([W] + [zeros] * (scenario.n_users - 1))
         return _result(scenario, W, R, signal, "closed_form", start, message="MRT")
-    if gamma[0] > scenario.max_snr[0] * (1 + 1e-12):
-        _raise_infeasible(scenario, gamma, None, None)
+    check_single_user_reachable(scenario, gamma[0])
     h = scenario.channel
     w = isac_beamformer_unchecked(
         scenario.a, h, scenario.power, gamma[0], scenario.comm_noise_power
@@ -161,7 +122,7 @@ def _sdp_design(scenario, gamma, signal, start, solver, solver_options, reduce=T
             scenario, targets, solver=solver, solver_options=solver_options, reduce=reduce
         )
         if W is None:
-            _raise_infeasible(scenario, targets, solver, solver_options)
+            raise_infeasible(scenario, targets, solver, solver_options)
         Rs = np.zeros((scenario.n_tx, scenario.n_tx), dtype=complex)
     if scenario.n_users == 1:
         W = W[0]
@@ -301,7 +262,7 @@ def minimize_crb(
         raise ValueError(f"scenario must be a BistaticScenario; got {type(scenario).__name__}")
     check_choice(signal, "signal", SIGNALS)
     check_choice(method, "method", METHODS)
-    gamma = _snr_targets(snr_min, scenario.n_users)
+    gamma = snr_targets(snr_min, scenario.n_users)
     sensing_only = gamma is None or not np.any(gamma > 0)
     if method in _SUPERPOSITION_METHODS and signal != "superposition":
         raise ValueError(f"method={method!r} applies to signal='superposition' only")

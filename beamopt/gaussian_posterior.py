@@ -266,11 +266,7 @@ class GaussianPosterior:
         -------
         ndarray, shape (n_samples, *channel_shape), complex128
         """
-        y = self.observation.check_observation(observation)
-        if y.ndim != 1:
-            raise ValueError(
-                f"observation must have shape ({self.observation.n_obs},); got {y.shape}"
-            )
+        y = self.observation.check_observation(observation, single=True)
         n_samples = check_int(n_samples, "n_samples")
         z = standard_complex_normal(as_generator(seed), (n_samples, self.observation.n_channel))
         return self.mean(y) + (z @ self._sqrt.T).reshape(n_samples, *self.channel_shape)

@@ -216,11 +216,7 @@ class GaussianMixturePosterior:
         -------
         ndarray, shape (n_samples, *channel_shape), complex128
         """
-        y = self.observation.check_observation(observation)
-        if y.ndim != 1:
-            raise ValueError(
-                f"observation must have shape ({self.observation.n_obs},); got {y.shape}"
-            )
+        y = self.observation.check_observation(observation, single=True)
         means = np.stack([c.mean(y) for c in self.components])
         roots = [c.covariance_root for c in self.components]
         return self._draw(self.posterior_weights(y), means, roots, n_samples, seed)

@@ -124,11 +124,15 @@ class LinearObservation:
         noise = rng.standard_normal(clean.shape) + 1j * rng.standard_normal(clean.shape)
         return clean + np.sqrt(self.noise_var / 2.0) * noise
 
-    def check_observation(self, y, name: str = "observation") -> np.ndarray:
-        """Return ``y`` as a complex array of shape ``(..., n_obs)`` or raise ``ValueError``."""
+    def check_observation(self, y, name: str = "observation", *, single: bool = False):
+        """Return ``y`` as a complex array of shape ``(..., n_obs)`` or raise ``ValueError``.
+
+        With ``single=True`` exactly one observation, shape ``(n_obs,)``, is allowed.
+        """
         y = as_array(y, name, dtype=complex)
-        if y.ndim < 1 or y.shape[-1] != self.n_obs:
-            raise ValueError(f"{name} must have shape (..., {self.n_obs}); got {y.shape}")
+        if y.ndim < 1 or y.shape[-1] != self.n_obs or (single and y.ndim != 1):
+            want = f"({self.n_obs},)" if single else f"(..., {self.n_obs})"
+            raise ValueError(f"{name} must have shape {want}; got {y.shape}")
         return y
 
     @classmethod

@@ -42,52 +42,30 @@ import numpy as np
 from . import _frontier as fr
 from ._cvxpy_solve import solve_with_fallback
 from ._sca_subproblem import build, clean, repair
-from ._sdp import span_basis
+from ._sdp import gaussian_sdp, span_basis
+from ._targets import check_single_user_reachable, raise_infeasible, snr_targets
 from ._validation import as_array, check_int, check_positive, check_psd, check_shape_tail
 from .closed_form import gaussian_isac_beamformer
 from .comm import communication_rate, communication_sinr
 from .crb import crb_doa
-from .errors import InfeasibleError
 from .result import CONVERGED, MAX_ITERATIONS, BeamformingResult
 from .scenario import BistaticScenario
 
 __all__ = ["sca_superposition"]
 
 
-def _targets(scenario, snr_min):
-    gamma = as_array(snr_min, "snr_min", dtype=float, ndim=(0, 1))
-    if gamma.ndim == 1 and gamma.shape != (scenario.n_users,):
-        raise ValueError(
-            f"snr_min must be a scalar or have shape ({scenario.n_users},); got {gamma.shape}"
-        )
-    if np.any(gamma < 0):
-        raise ValueError("snr_min must be >= 0 (linear SINR)")
-    return np.broadcast_to(gamma, (scenario.n_users,)).astype(float)
-
-
 def _default_start(scenario, gamma, solver, solver_options):
     """The optimal Gaussian-only design (Proposition 1, or the multi-user SDP), Rs = 0."""
     zeros = np.zeros((scenario.n_tx, scenario.n_tx), dtype=complex)
     if scenario.n_users == 1:
-        if gamma[0] > scenario.max_snr[0] * (1 + 1e-12):
-            best = float(scenario.max_snr[0])
-            raise InfeasibleError(
-                f"snr_min={gamma[0]:.6g} is unreachable: the largest achievable SINR is "
-                f"P*||h||^2/comm_noise_power = {best:.6g} (all power to the user, Rs = 0)",
-                parameter="snr_min",
-                requested=float(gamma[0]),
-                max_achievable=best,
-            )
+        check_single_user_reachable(scenario, gamma[0])
         s2c = scenario.comm_noise_power
         g = min(gamma[0], scenario.max_snr[0])
         w = gaussian_isac_beamformer(scenario.a, scenario.channel, scenario.power, g, s2c)
         return np.outer(w, w.conj())[None], zeros
-    from . import _sdp
-    from .design import _raise_infeasible
-
-    W, _ = _sdp.gaussian_sdp(scenario, gamma, solver=solver, solver_options=solver_options)
+    W, _ = gaussian_sdp(scenario, gamma, solver=solver, solver_options=solver_options)
     if W is None:
-        _raise_infeasible(scenario, gamma, solver, solver_options)
+        raise_infeasible(scenario, gamma, solver, solver_options)
     return W, zeros
 
 
@@ -177,7 +155,7 @@ def sca_superposition(
     start = time.perf_counter()
     if not isinstance(scenario, BistaticScenario):
         raise ValueError(f"scenario must be a BistaticScenario; got {type(scenario).__name__}")
-    gamma = _targets(scenario, snr_min)
+    gamma = snr_targets(snr_min, scenario.n_users)
     max_iterations = check_int(max_iterations, "max_iterations", minimum=1)
     tolerance = check_positive(tolerance, "tolerance")
     if not isinstance(reduce, bool):

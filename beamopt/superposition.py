@@ -53,10 +53,10 @@ import numpy as np
 
 from . import _frontier as fr
 from ._sandwich import Search, run_search
+from ._targets import check_single_user_reachable
 from ._validation import as_array, check_int, check_positive
 from .comm import sinr_unchecked
 from .crb import crb_from_gains
-from .errors import InfeasibleError
 from .scenario import BistaticScenario
 
 __all__ = ["SuperpositionDesign", "superposition_design"]
@@ -124,17 +124,8 @@ def _check_targets(scenario, snr_min):
     gamma = as_array(snr_min, "snr_min", dtype=float)
     if np.any(gamma < 0):
         raise ValueError("snr_min must be >= 0 (linear SINR)")
+    check_single_user_reachable(scenario, gamma)
     max_snr = float(scenario.max_snr[0])
-    bad = gamma > max_snr * (1 + 1e-12)
-    if np.any(bad):
-        worst = float(gamma[bad].max())
-        raise InfeasibleError(
-            f"snr_min={worst:.6g} is unreachable: the largest achievable SINR is "
-            f"P*||h||^2/comm_noise_power = {max_snr:.6g} (all power to the user, Rs = 0)",
-            parameter="snr_min",
-            requested=gamma if gamma.ndim else float(gamma),
-            max_achievable=max_snr,
-        )
     # 1 - beta as (Gamma - gamma) / Gamma: exact subtraction near the largest target
     return gamma, np.minimum(gamma / max_snr, 1.0), np.maximum(max_snr - gamma, 0.0) / max_snr
 

@@ -153,7 +153,7 @@ def test_infeasible_single_user_names_largest_snr():
     sc = BistaticScenario.default()
     best = sc.power * np.linalg.norm(sc.channel) ** 2 / sc.comm_noise_power
     for method in ("closed_form", "sdp"):
-        with pytest.raises(InfeasibleError, match="largest achievable SNR") as info:
+        with pytest.raises(InfeasibleError, match="largest achievable SINR is P") as info:
             beamopt.minimize_crb(sc, 1.01 * best, method=method)
         assert np.isclose(info.value.max_achievable, best)
         assert info.value.parameter == "snr_min"

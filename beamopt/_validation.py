@@ -22,6 +22,7 @@ __all__ = [
     "as_generator",
     "check_choice",
     "check_unit_interval",
+    "readonly",
 ]
 
 
@@ -140,6 +141,13 @@ def check_unit_interval(value, name: str) -> np.ndarray:
     if np.any((f < 0) | (f > 1)):
         raise ValueError(f"{name} must lie in [0, 1]; got values in [{f.min()}, {f.max()}]")
     return f
+
+
+def readonly(arr) -> np.ndarray:
+    """A read-only copy of ``arr`` (frozen dataclasses must not expose mutable arrays)."""
+    arr = np.array(arr, copy=True)
+    arr.setflags(write=False)
+    return arr
 
 
 def as_generator(rng) -> np.random.Generator:

@@ -28,16 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ._validation import as_array, as_generator, check_int, check_psd
+from ._validation import as_array, as_generator, check_int, check_psd, readonly
 from .observation import LinearObservation
 
 __all__ = ["GaussianPosterior", "gaussian_gramian", "psd_sqrt", "standard_complex_normal"]
-
-
-def _readonly(arr: np.ndarray) -> np.ndarray:
-    arr = np.array(arr, copy=True)
-    arr.setflags(write=False)
-    return arr
 
 
 def standard_complex_normal(rng: np.random.Generator, shape) -> np.ndarray:
@@ -144,12 +138,12 @@ class GaussianPosterior:
         Kh = solve_triangular(L.conj().T, solve_triangular(L, AC, lower=True), lower=False)
         post = C - Kh.conj().T @ AC
         post = 0.5 * (post + post.conj().T)
-        set_(self, "prior_cov", _readonly(C))
-        set_(self, "prior_mean", _readonly(mu))
-        set_(self, "_gain", _readonly(Kh.conj().T))
-        set_(self, "_cov", _readonly(post))
-        set_(self, "_sqrt", _readonly(psd_sqrt(post, scale=float(np.trace(C).real))))
-        set_(self, "_chol", _readonly(L))
+        set_(self, "prior_cov", readonly(C))
+        set_(self, "prior_mean", readonly(mu))
+        set_(self, "_gain", readonly(Kh.conj().T))
+        set_(self, "_cov", readonly(post))
+        set_(self, "_sqrt", readonly(psd_sqrt(post, scale=float(np.trace(C).real))))
+        set_(self, "_chol", readonly(L))
 
     def with_prior_mean(self, prior_mean) -> GaussianPosterior:
         """The same posterior for another prior mean, reusing every ``y``-free quantity.
@@ -170,7 +164,7 @@ class GaussianPosterior:
         if mu.shape != self.channel_shape:
             raise ValueError(f"prior_mean must have shape {self.channel_shape}; got {mu.shape}")
         out = copy.copy(self)
-        object.__setattr__(out, "prior_mean", _readonly(mu))
+        object.__setattr__(out, "prior_mean", readonly(mu))
         return out
 
     @property

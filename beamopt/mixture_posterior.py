@@ -35,17 +35,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import logsumexp, softmax
 
-from ._validation import as_array, as_generator, check_int
+from ._validation import as_array, as_generator, check_int, readonly
 from .gaussian_posterior import GaussianPosterior, psd_sqrt, standard_complex_normal
 from .observation import LinearObservation
 
 __all__ = ["GaussianMixturePosterior"]
-
-
-def _readonly(arr: np.ndarray) -> np.ndarray:
-    arr = np.array(arr, copy=True)
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,9 +98,9 @@ class GaussianMixturePosterior:
                 conditioned[key] = GaussianPosterior(covs[k], self.observation)
             comps.append(conditioned[key].with_prior_mean(means[k]))
         comps = tuple(comps)
-        set_(self, "weights", _readonly(w / w.sum()))
-        set_(self, "means", _readonly(means))
-        set_(self, "covariances", _readonly(np.stack([c.prior_cov for c in comps])))
+        set_(self, "weights", readonly(w / w.sum()))
+        set_(self, "means", readonly(means))
+        set_(self, "covariances", readonly(np.stack([c.prior_cov for c in comps])))
         set_(self, "components", comps)
 
     @property

@@ -25,15 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_array, as_generator, check_int, check_positive
+from ._validation import as_array, as_generator, check_int, check_positive, readonly
 
 __all__ = ["LinearObservation", "comb_mask", "hopping_mask"]
-
-
-def _readonly(arr: np.ndarray) -> np.ndarray:
-    arr = np.array(arr, copy=True)
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,7 +63,7 @@ class LinearObservation:
                 f"A must have shape (n_obs, {int(np.prod(shape))}) for channel_shape {shape}; "
                 f"got {A.shape}"
             )
-        set_(self, "A", _readonly(A))
+        set_(self, "A", readonly(A))
         set_(self, "noise_var", check_positive(self.noise_var, "noise_var"))
 
     @property

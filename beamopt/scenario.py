@@ -15,17 +15,11 @@ from functools import cached_property
 
 import numpy as np
 
-from ._validation import as_array, as_generator, check_int, check_positive
+from ._validation import as_array, as_generator, check_int, check_positive, readonly
 from .arrays import steering_vector, steering_vector_derivative
 from .channels import dbm_to_watt, path_loss, rician_channel
 
 __all__ = ["BistaticScenario"]
-
-
-def _readonly(arr: np.ndarray) -> np.ndarray:
-    arr = np.array(arr, copy=True)
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +92,7 @@ class BistaticScenario:
             )
         if np.any(np.linalg.norm(h, axis=-1) == 0):
             raise ValueError("channel must be non-zero for every user")
-        set_(self, "channel", _readonly(h))
+        set_(self, "channel", readonly(h))
 
     # ------------------------------------------------------------------ derived
     @property
@@ -114,17 +108,17 @@ class BistaticScenario:
     @cached_property
     def a(self) -> np.ndarray:
         r"""Transmit steering vector :math:`a(\phi)`, shape (n_tx,)."""
-        return _readonly(steering_vector(self.n_tx, self.dod))
+        return readonly(steering_vector(self.n_tx, self.dod))
 
     @cached_property
     def b(self) -> np.ndarray:
         r"""Receive steering vector :math:`b(\theta)`, shape (n_rx,)."""
-        return _readonly(steering_vector(self.n_rx, self.doa))
+        return readonly(steering_vector(self.n_rx, self.doa))
 
     @cached_property
     def db(self) -> np.ndarray:
         r""":math:`\partial b / \partial\theta`, shape (n_rx,)."""
-        return _readonly(steering_vector_derivative(self.n_rx, self.doa))
+        return readonly(steering_vector_derivative(self.n_rx, self.doa))
 
     @cached_property
     def db_norm2(self) -> float:
@@ -147,7 +141,7 @@ class BistaticScenario:
     @cached_property
     def max_snr(self) -> np.ndarray:
         r"""Largest single-user SNR per user, :math:`P\|h_k\|^2/\sigma_c^2`, shape (n_users,)."""
-        return _readonly(
+        return readonly(
             self.power * np.sum(np.abs(self.channels) ** 2, axis=-1) / self.comm_noise_power
         )
 

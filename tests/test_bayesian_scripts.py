@@ -23,7 +23,8 @@ def _load(relative: str):
 
 @pytest.fixture(autouse=True)
 def _agg_backend(monkeypatch):
-    matplotlib = pytest.importorskip("matplotlib")
+    import matplotlib
+
     matplotlib.use("Agg")
 
 

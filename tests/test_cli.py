@@ -37,16 +37,6 @@ EXPECTED = {
 }
 
 
-def _superposition_available() -> bool:
-    """Whether the superposition design with an SINR target (issue 3a) is installed."""
-    sc = beamopt.BistaticScenario.from_geometry(n_tx=4, n_rx=4)
-    try:
-        beamopt.crb_rate_boundary(sc, "superposition", n_points=2)
-    except NotImplementedError:
-        return False
-    return True
-
-
 @pytest.fixture
 def tiny(tmp_path) -> Path:
     path = tmp_path / "tiny.toml"
@@ -60,7 +50,7 @@ def test_subcommand_writes_its_files(command, tiny, tmp_path, capsys):
     assert main([command, "--config", str(tiny), "--out", str(out), "--quiet"]) == 0
     stdout = capsys.readouterr().out
     expected = list(EXPECTED[command])
-    if command == "boundary" and _superposition_available():
+    if command == "boundary":
         expected.append("boundary_superposition.csv")
     for name in expected:
         assert (out / name).stat().st_size > 0

@@ -5,14 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import matplotlib
 import numpy as np
 import pytest
 
 import beamopt
 
-matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
-plt = pytest.importorskip("matplotlib.pyplot")
+import matplotlib.pyplot as plt
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,6 @@ import pytest
 import beamopt
 from beamopt.errors import InfeasibleError
 
-pytest.importorskip("cvxpy")
-
 
 def _scenario(seed=0, **kw):
     geo = {"n_tx": 6, "n_rx": 6, "n_symbols": 64, "dod_deg": 10.0, "user_angle_deg": -5.0}

@@ -24,15 +24,6 @@ def _slope(x, y) -> float:
     return float(np.polyfit(np.log10(x), np.log10(y), 1)[0])
 
 
-def _superposition_available() -> bool:
-    """Whether the superposition design with an SINR target (issue 3a) is installed."""
-    try:
-        beamopt.crb_rate_boundary(_scenario(), "superposition", n_points=2)
-    except NotImplementedError:
-        return False
-    return True
-
-
 def test_gaussian_crb_approaches_deterministic_at_high_snr():
     """Remark 2 / Fig. 2: the Gaussian-only CRB exceeds the deterministic one at equal
     transmit covariance, and the gap closes as the sensing SNR grows."""
@@ -86,10 +77,6 @@ def test_crb_grows_with_target_receiver_distance():
     assert np.all(sweep.crb[0] >= sweep.crb[2]) and np.all(sweep.crb[2] >= sweep.crb[1])
 
 
-@pytest.mark.skipif(
-    not _superposition_available(),
-    reason="the superposition design with an SINR target is not implemented yet",
-)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_superposition_boundary_between_gaussian_and_known(seed):
     """Fig. 5: adding deterministic sensing signals lowers the CRB-rate boundary of
@@ -122,8 +109,6 @@ def _scheme_points(sc, scheme, signal):
 def test_optimal_boundary_dominates_benchmarks(scheme, signal, seed):
     """Fig. 6: the optimised design reaches a lower CRB than time switching and power
     splitting at the same rate, with a visible gain at moderate rates."""
-    if signal == "superposition" and not _superposition_available():
-        pytest.skip("superposition design with an SINR target not implemented yet")
     sc = _scenario(seed=seed)
     rate, crb = _scheme_points(sc, scheme, signal)
     best = beamopt.crb_rate_boundary(sc, signal, rates=rate).crb

@@ -48,6 +48,7 @@ from .schemes import (
     power_splitting_at_rate,
     time_switching_at_rate,
 )
+from .superposition import superposition_design
 
 __all__ = ["SCHEMES", "ParetoFront", "crb_rate_boundary", "average_boundary"]
 
@@ -184,18 +185,13 @@ def _rate_grid(scenario, n_points, rates) -> np.ndarray:
     return r
 
 
-def _optimal_closed_form(sc, gamma, signal):
+def _optimal_closed_form(sc, gamma):
     w = gaussian_isac_beamformer(sc.a, sc.channel, sc.power, gamma, sc.comm_noise_power)
     W = w[:, :, None] * w[:, None, :].conj()
     return W, np.zeros_like(W)
 
 
 def _superposition_batch(sc, gamma):
-    """Batched global superposition designs, or None if :mod:`beamopt.superposition` lacks them."""
-    try:
-        from .superposition import superposition_design
-    except ImportError:
-        return None
     design = superposition_design(sc, gamma)
     return design.W, design.Rs
 
@@ -213,7 +209,7 @@ def _optimal(sc, rates, signal, method, progress):
     gamma = _rate_targets(sc, rates)
     designs = None
     if signal != "superposition" and method in ("auto", "closed_form"):
-        designs = _optimal_closed_form(sc, gamma, signal)
+        designs = _optimal_closed_form(sc, gamma)
     elif signal == "superposition" and method in ("auto", "global"):
         designs = _superposition_batch(sc, gamma)
     W, Rs = designs or _optimal_per_point(sc, gamma, signal, method, progress)

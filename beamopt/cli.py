@@ -22,6 +22,7 @@ import numpy as np
 from ._io import write_atomic
 from .boundary import average_boundary, crb_rate_boundary
 from .config import ConfigError, load_config, scenario_kwargs
+from .errors import InfeasibleError, SolverError
 from .plots import plot_boundaries
 from .scenario import BistaticScenario
 from .schemes import BOUNDARY_SIGNALS
@@ -127,20 +128,11 @@ def _front(cfg, signal: str, scheme: str, progress: bool, executor):
 
 
 def _fronts(cfg, pairs, progress: bool):
-    """Boundaries for (signal, scheme) pairs, skipping solvers this installation lacks."""
-    fronts, names = [], []
+    """Boundaries for (signal, scheme) pairs."""
     # one worker pool for all boundaries; the same seed gives every boundary the same draws
     with _executor(cfg["workers"] if cfg["n_draws"] > 1 else 0) as executor:
-        for signal, scheme, name in pairs:
-            try:
-                fronts.append(_front(cfg, signal, scheme, progress, executor))
-            except NotImplementedError as exc:
-                if len(pairs) > 1 and scheme == "optimal" and signal == "superposition":
-                    print(f"note: skipping the {signal} boundary: {exc}", file=sys.stderr)
-                    continue
-                raise
-            names.append(name)
-    return fronts, names
+        fronts = [_front(cfg, signal, scheme, progress, executor) for signal, scheme, _ in pairs]
+    return fronts, [name for *_, name in pairs]
 
 
 def _front_outputs(out: Path, name: str, fronts, keys, title: str) -> list[Path]:
@@ -213,7 +205,7 @@ def main(argv=None) -> int:
     handler = SUBCOMMANDS[args.command][0]
     try:
         paths = handler(cfg, Path(args.out), not args.quiet)
-    except NotImplementedError as exc:
+    except (InfeasibleError, SolverError) as exc:  # the scenario, not the program, is at fault
         print(f"beamopt: error: {exc}", file=sys.stderr)
         return 1
     for path in paths:

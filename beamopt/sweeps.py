@@ -179,8 +179,6 @@ def crb_sweep(
     ValueError
         For unknown signals, mismatched lengths or ``n_trials`` not an integer >= 0
         (:func:`beamopt.doa_mse` needs at least 2).
-    NotImplementedError
-        If ``n_trials > 0`` and :func:`beamopt.doa_mse` is not available.
     """
     signals = tuple(check_choice(s, "signals", SENSING_SIGNALS) for s in signals)
     x = as_array(x, "x", dtype=float, ndim=1)

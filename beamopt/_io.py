@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import tempfile
 from collections.abc import Sequence
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_atomic", "csv_text", "progress_bar"]
+__all__ = ["write_atomic", "csv_text", "write_csv_rows", "progress_bar"]
 
 
 def write_atomic(path, data: str | bytes) -> Path:
@@ -39,6 +41,15 @@ def csv_text(header: Sequence[str], columns: Sequence[np.ndarray], comments=()) 
     # %.17g round-trips doubles exactly; inf and nan are written as 'inf'/'nan'
     lines.extend(",".join(f"{v:.17g}" for v in row) for row in data)
     return "\n".join(lines) + "\n"
+
+
+def write_csv_rows(path, rows: Sequence[dict]) -> Path:
+    """Write a list of dict rows (same keys) as CSV, atomically via :func:`write_atomic`."""
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_atomic(path, buf.getvalue())
 
 
 def progress_bar(iterable, enabled: bool, desc: str, total=None):

@@ -39,11 +39,10 @@ from .comm import communication_rate
 from .crb import crb_doa
 from .design import minimize_crb
 from .errors import InfeasibleError
-from .scenario import BistaticScenario
+from .scenario import BistaticScenario, check_scenario
 from .schemes import (
     BOUNDARY_SIGNALS,
     _rate_targets,
-    _single_user,
     max_rate,
     power_splitting_at_rate,
     time_switching_at_rate,
@@ -283,7 +282,7 @@ def crb_rate_boundary(
     >>> bool(np.all(np.diff(front.crb) >= 0))
     True
     """
-    sc = _single_user(scenario)
+    sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
     check_choice(scheme, "scheme", SCHEMES)
     r = _rate_grid(sc, n_points, rates)
@@ -386,7 +385,10 @@ def average_boundary(
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
     check_choice(scheme, "scheme", SCHEMES)
     factory = _factory(scenario)
-    scenarios = [_single_user(factory(g)) for g in as_generator(rng).spawn(n_draws)]
+    scenarios = [
+        check_scenario(factory(g), single_user="the CRB-rate benchmarks")
+        for g in as_generator(rng).spawn(n_draws)
+    ]
     top = min(max_rate(sc) for sc in scenarios)
     if rates is None:
         grid = np.linspace(0.0, top, check_int(n_points, "n_points", minimum=2))

@@ -38,7 +38,7 @@ from .comm import sinr_unchecked
 from .crb import crb_from_gains
 from .result import MAX_ITERATIONS, OPTIMAL, BeamformingResult
 from .sca import sca_superposition
-from .scenario import BistaticScenario
+from .scenario import BistaticScenario, check_scenario
 from .superposition import superposition_design
 
 __all__ = ["minimize_crb", "SIGNALS", "METHODS"]
@@ -165,8 +165,6 @@ def _superposition(scenario, gamma, method, start, solver, solver_options, optio
         return sca_superposition(
             scenario, gamma, solver=solver, solver_options=solver_options, **opts
         )
-    if scenario.n_users > 1:
-        raise ValueError("method='global' needs a single user; use method='sca' or 'auto'")
     d = superposition_design(scenario, gamma[0], **opts)
     crb = float(d.crb)
     return BeamformingResult(
@@ -258,8 +256,7 @@ def minimize_crb(
     ('closed_form', True)
     """
     start = time.perf_counter()
-    if not isinstance(scenario, BistaticScenario):
-        raise ValueError(f"scenario must be a BistaticScenario; got {type(scenario).__name__}")
+    check_scenario(scenario)
     check_choice(signal, "signal", SIGNALS)
     check_choice(method, "method", METHODS)
     gamma = snr_targets(snr_min, scenario.n_users)

@@ -49,7 +49,7 @@ from .closed_form import gaussian_isac_beamformer
 from .comm import communication_rate, communication_sinr
 from .crb import crb_doa
 from .result import CONVERGED, MAX_ITERATIONS, BeamformingResult
-from .scenario import BistaticScenario
+from .scenario import BistaticScenario, check_scenario
 
 __all__ = ["sca_superposition"]
 
@@ -153,8 +153,7 @@ def sca_superposition(
         For malformed targets, an infeasible or malformed ``initial_point`` or bad options.
     """
     start = time.perf_counter()
-    if not isinstance(scenario, BistaticScenario):
-        raise ValueError(f"scenario must be a BistaticScenario; got {type(scenario).__name__}")
+    check_scenario(scenario)
     gamma = snr_targets(snr_min, scenario.n_users)
     max_iterations = check_int(max_iterations, "max_iterations", minimum=1)
     tolerance = check_positive(tolerance, "tolerance")

@@ -19,7 +19,7 @@ from ._validation import as_array, as_generator, check_int, check_positive, read
 from .arrays import steering_vector, steering_vector_derivative
 from .channels import dbm_to_watt, path_loss, rician_channel
 
-__all__ = ["BistaticScenario"]
+__all__ = ["BistaticScenario", "check_scenario"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -224,3 +224,14 @@ class BistaticScenario:
         Keyword arguments override :meth:`from_geometry` parameters.
         """
         return cls.from_geometry(**overrides)
+
+
+def check_scenario(scenario, *, single_user: str | None = None) -> BistaticScenario:
+    """Require a :class:`BistaticScenario`; with ``single_user`` (what needs it), one user."""
+    if not isinstance(scenario, BistaticScenario):
+        raise ValueError(f"scenario must be a BistaticScenario; got {type(scenario).__name__}")
+    if single_user is not None and scenario.n_users != 1:
+        raise ValueError(
+            f"{single_user} needs a single communication user; got n_users={scenario.n_users}"
+        )
+    return scenario

@@ -51,7 +51,7 @@ from .comm import communication_rate
 from .crb import crb_doa
 from .design import minimize_crb
 from .errors import InfeasibleError
-from .scenario import BistaticScenario
+from .scenario import BistaticScenario, check_scenario
 
 __all__ = [
     "BOUNDARY_SIGNALS",
@@ -68,17 +68,6 @@ BOUNDARY_SIGNALS = ("gaussian", "superposition", "known")
 
 
 # ----------------------------------------------------------------------------- helpers
-def _single_user(scenario) -> BistaticScenario:
-    if not isinstance(scenario, BistaticScenario):
-        raise ValueError(f"scenario must be a BistaticScenario; got {type(scenario).__name__}")
-    if scenario.n_users != 1:
-        raise ValueError(
-            f"the CRB-rate benchmarks need a single communication user; got n_users="
-            f"{scenario.n_users}"
-        )
-    return scenario
-
-
 # ------------------------------------------------------------ CRB-rate benchmarks (V-B)
 @dataclass(frozen=True, eq=False)
 class SchemeDesign:
@@ -113,7 +102,9 @@ class SchemeDesign:
 
 def max_rate(scenario: BistaticScenario) -> float:
     r"""Largest rate of the single user, :math:`\log_2(1 + P\|h\|^2/\sigma_c^2)` (bit/s/Hz)."""
-    return float(np.log2(1.0 + _single_user(scenario).max_snr[0]))
+    return float(
+        np.log2(1.0 + check_scenario(scenario, single_user="the CRB-rate benchmarks").max_snr[0])
+    )
 
 
 def _rate_targets(scenario, rate) -> np.ndarray:
@@ -157,7 +148,7 @@ def time_switching(scenario: BistaticScenario, fraction, signal: str = "gaussian
     SchemeDesign
         ``crb`` is ``inf`` where :math:`\rho = 0` (no sensing symbols).
     """
-    sc = _single_user(scenario)
+    sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
     rho = np.atleast_1d(check_unit_interval(fraction, "fraction"))
     sensing = minimize_crb(sc, None, signal=signal)
@@ -201,7 +192,7 @@ def time_switching_at_rate(
     InfeasibleError
         If a target exceeds :func:`max_rate`.
     """
-    sc = _single_user(scenario)
+    sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     r = np.atleast_1d(as_array(rate, "rate", dtype=float, ndim=(0, 1)))
     _rate_targets(sc, r)
     r_s = float(
@@ -245,7 +236,7 @@ def power_splitting(
     SchemeDesign
         :math:`\mathrm{tr}(W + R_s) = P` for every split.
     """
-    sc = _single_user(scenario)
+    sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
     p_c = np.atleast_1d(as_array(comm_power, "comm_power", dtype=float, ndim=(0, 1)))
     if np.any((p_c < 0) | (p_c > sc.power * (1 + 1e-12))):
@@ -294,7 +285,7 @@ def power_splitting_at_rate(
     InfeasibleError
         If a target exceeds :func:`max_rate`.
     """
-    sc = _single_user(scenario)
+    sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
     gamma = np.atleast_1d(_rate_targets(sc, rate))
     h, s2c, P = sc.channel, sc.comm_noise_power, sc.power

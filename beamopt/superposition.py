@@ -57,7 +57,7 @@ from ._targets import check_single_user_reachable
 from ._validation import as_array, check_int, check_positive
 from .comm import sinr_unchecked
 from .crb import crb_from_gains
-from .scenario import BistaticScenario
+from .scenario import BistaticScenario, check_scenario
 
 __all__ = ["SuperpositionDesign", "superposition_design"]
 
@@ -114,13 +114,7 @@ class SuperpositionDesign:
 
 
 def _check_targets(scenario, snr_min):
-    if not isinstance(scenario, BistaticScenario):
-        raise ValueError(f"scenario must be a BistaticScenario; got {type(scenario).__name__}")
-    if scenario.n_users != 1:
-        raise ValueError(
-            f"the global superposition design needs a single user; got n_users={scenario.n_users} "
-            "(use minimize_crb(..., method='sca'))"
-        )
+    check_scenario(scenario, single_user="method='global' (method='sca' handles several users)")
     gamma = as_array(snr_min, "snr_min", dtype=float)
     if np.any(gamma < 0):
         raise ValueError("snr_min must be >= 0 (linear SINR)")

@@ -24,7 +24,6 @@ Run ``python benchmarks/bench_precoders.py --out out`` (under a minute), or
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 import beamopt  # noqa: E402
+from beamopt._io import write_csv_rows  # noqa: E402
 
 METHODS = ("expected_gramian", "cme", "manifold_trust_regions", "manifold_conjugate_gradient")
 
@@ -207,10 +207,7 @@ def main(argv=None) -> list[dict]:
 
     rows = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / "bench_precoders.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv_rows(args.out / "bench_precoders.csv", rows)
     axes = plot_benchmark(rows)
     fig = axes[0].figure
     fig.tight_layout()

@@ -22,13 +22,13 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import csv  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import beamopt  # noqa: E402
+from beamopt._io import write_csv_rows  # noqa: E402
 
 THRESHOLDS = (1e-6, 1e-4, 1e-3, 1e-2, 1e-1)
 
@@ -138,10 +138,7 @@ def summarise(rows):
 
 def write(rows, out: Path):
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "sca_gap.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv_rows(out / "sca_gap.csv", rows)
     import matplotlib
 
     matplotlib.use("Agg")

@@ -26,12 +26,12 @@ SE at higher downlink SNR. ``--quick`` is a seconds-long smoke run.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
 
 import beamopt
+from beamopt._io import write_csv_rows
 
 EG_SAMPLES = (1, 4, 16, 64)
 METHODS = (
@@ -291,13 +291,6 @@ def plot_gain_over_cme(rows, ax=None):
     return ax
 
 
-def write_csv(rows, path: Path) -> None:
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def summary(rows) -> str:
     """A text table: one line per sweep value, one column per method."""
     values = sorted({r["value"] for r in rows})
@@ -361,7 +354,7 @@ def main(argv=None) -> list[dict]:
     rows = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"jensen_gap_{args.sweep}"
-    write_csv(rows, args.out / f"{stem}.csv")
+    write_csv_rows(args.out / f"{stem}.csv", rows)
     fig, (ax_se, ax_gain) = plt.subplots(1, 2, figsize=(14, 5))
     plot_jensen_gap(rows, ax=ax_se)
     plot_gain_over_cme(rows, ax=ax_gain)

@@ -12,13 +12,12 @@ point where the targets become jointly infeasible. Writes
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 from pathlib import Path
 
 import numpy as np
 
 import beamopt
+from beamopt._io import write_csv_rows
 
 
 def sweep(scenario, snr_db):
@@ -30,7 +29,10 @@ def sweep(scenario, snr_db):
         except beamopt.InfeasibleError as err:
             print(f"{db:5.1f} dB: infeasible; largest common targets {err.max_achievable}")
             break
-        rows.append((db, res.crb, float(np.sum(res.rate)), res.solve_time))
+        rows.append(
+            {"snr_db": db, "crb_rad2": res.crb, "sum_rate_bps_hz": float(np.sum(res.rate)),
+             "solve_time_s": res.solve_time}
+        )  # fmt: skip
         print(f"{db:5.1f} dB: CRB {res.crb:.3e} rad^2, sum rate {np.sum(res.rate):6.2f} bit/s/Hz")
     return rows
 
@@ -46,13 +48,7 @@ def main(argv=None):
     rows = sweep(sc, snr_db)
     mrt = beamopt.minimize_crb(sc).crb
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    tmp = args.out / "multiuser_design.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["snr_db", "crb_rad2", "sum_rate_bps_hz", "solve_time_s"])
-        writer.writerows(rows)
-    os.replace(tmp, args.out / "multiuser_design.csv")  # atomic: never a half-written file
+    write_csv_rows(args.out / "multiuser_design.csv", rows)  # atomic: never half-written
 
     import matplotlib
 
@@ -60,8 +56,9 @@ def main(argv=None):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    data = np.array(rows)
-    ax.semilogy(data[:, 0], data[:, 1], "o-", label="optimal (SDP)")
+    ax.semilogy(
+        [r["snr_db"] for r in rows], [r["crb_rad2"] for r in rows], "o-", label="optimal (SDP)"
+    )
     ax.axhline(mrt, color="k", ls="--", label="sensing-only MRT")
     ax.set(xlabel="per-user SINR target (dB)", ylabel="CRB (rad$^2$)", title="3 users")
     ax.legend()

@@ -332,9 +332,9 @@ def test_other_error_paths():
     with pytest.raises(ValueError, match="snr_min"):
         beamopt.superposition_design(sc, [-1.0])
     two = sc.replace(channel=np.stack([sc.channel, sc.channel[::-1]]))
-    with pytest.raises(ValueError, match="single user"):
+    with pytest.raises(ValueError, match="single communication user"):
         beamopt.superposition_design(two, 1.0)
-    with pytest.raises(ValueError, match="single user"):
+    with pytest.raises(ValueError, match="single communication user"):
         beamopt.minimize_crb(two, 1.0, signal="superposition", method="global")
     with pytest.raises(ValueError, match="BistaticScenario"):
         beamopt.superposition_design("scenario", 1.0)

@@ -1,0 +1,75 @@
+"""SINR targets: validation and infeasibility reports shared by every design method."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import as_array
+from ..errors import InfeasibleError
+
+__all__ = ["snr_targets", "check_single_user_reachable", "raise_infeasible"]
+
+#: Targets within this relative margin above the largest SINR count as reachable.
+REACH_RTOL = 1e-12
+
+
+def snr_targets(snr_min, n_users: int) -> np.ndarray | None:
+    """Validate ``snr_min`` (scalar or one per user); return shape (n_users,), float.
+
+    ``None`` (a sensing-only design) passes through.
+    """
+    if snr_min is None:
+        return None
+    if type(snr_min) is float and 0.0 <= snr_min < np.inf:  # fast path for the common case
+        return np.full(n_users, snr_min)
+    gamma = as_array(snr_min, "snr_min", dtype=float, ndim=(0, 1))
+    if gamma.ndim == 1 and gamma.shape != (n_users,):
+        raise ValueError(f"snr_min must be a scalar or have shape ({n_users},); got {gamma.shape}")
+    if np.any(gamma < 0):
+        raise ValueError("snr_min must be >= 0 (linear SINR)")
+    return np.broadcast_to(gamma, (n_users,)).copy()
+
+
+def check_single_user_reachable(scenario, gamma) -> None:
+    r"""Raise :class:`InfeasibleError` if a target (any shape) exceeds :math:`P\|h\|^2/\sigma_c^2`.
+
+    The largest SINR of one user is reached by all power in its direction and no
+    deterministic signal (which would only interfere).
+    """
+    gamma = np.asarray(gamma, dtype=float)
+    best = float(scenario.max_snr[0])
+    bad = gamma > best * (1 + REACH_RTOL)
+    if np.any(bad):
+        worst = float(gamma[bad].max())
+        raise InfeasibleError(
+            f"snr_min={worst:.6g} is unreachable: the largest achievable SINR is "
+            f"P*||h||^2/comm_noise_power = {best:.6g} (all power to the user, Rs = 0)",
+            parameter="snr_min",
+            requested=gamma if gamma.ndim else float(gamma),
+            max_achievable=best,
+        )
+
+
+def raise_infeasible(scenario, gamma, solver=None, solver_options=None):
+    """Raise :class:`InfeasibleError` for targets a solver found infeasible.
+
+    One user: the largest achievable SINR. Several users: the largest common
+    scaling of the targets, found by bisection on power-minimisation SDPs.
+    """
+    gamma = np.asarray(gamma, dtype=float)
+    if scenario.n_users == 1:
+        check_single_user_reachable(scenario, gamma)
+    from . import _sdp
+
+    tau = _sdp.max_common_snr_scale(scenario, gamma, solver=solver, solver_options=solver_options)
+    best = tau * gamma
+    worst = int(np.argmax(gamma / scenario.max_snr))
+    raise InfeasibleError(
+        f"snr_min={np.array2string(gamma, precision=6)} is jointly unreachable; the largest "
+        f"achievable targets in these proportions are {np.array2string(best, precision=6)} "
+        f"(scale {tau:.6g}); user {worst} asks most relative to its own single-user maximum "
+        f"{scenario.max_snr[worst]:.6g}",
+        parameter="snr_min",
+        requested=gamma,
+        max_achievable=best,
+    )

@@ -1,0 +1,437 @@
+r"""CRB-rate boundaries of one scenario and their average over channel draws.
+
+A boundary is evaluated at *rate targets*: for each target :math:`r` it reports the least
+DoA CRB a scheme reaches with rate at least :math:`r`,
+
+.. math::
+
+    \mathrm{CRB}^\star(r) = \min\; \mathrm{CRB}(\theta)
+    \quad\text{s.t.}\quad \log_2(1 + \mathrm{SINR}) \ge r,\; \mathrm{tr}(W + R_s) \le P,
+
+which is non-decreasing in :math:`r`. ``scheme="optimal"`` solves this over all transmit
+covariances (the seed's P2 / P4 and benchmark V-B1); ``"time_switching"`` and
+``"power_splitting"`` restrict it to the benchmarks of :mod:`beamopt.schemes`. Targets below
+the rate the sensing-optimal design already achieves give its CRB (a flat start).
+
+Averaging over random channels (:func:`average_boundary`) happens at fixed rate targets:
+every draw is evaluated on one common rate grid and the CRBs are averaged target by target.
+Averaging the points of each draw's own parametrisation would mix different rates.
+
+References
+----------
+The seed paper ``003``: Section II (the CRB-rate region), Section V-B and Figures 5-6.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._io import csv_text, progress_bar, write_atomic
+from .._validation import as_array, as_generator, check_choice, check_int
+from ..errors import InfeasibleError
+from .closed_form import gaussian_isac_beamformer
+from .comm import communication_rate
+from .crb import crb_doa
+from .design import minimize_crb
+from .scenario import BistaticScenario, check_scenario
+from .schemes import (
+    BOUNDARY_SIGNALS,
+    _rate_targets,
+    max_rate,
+    power_splitting_at_rate,
+    time_switching_at_rate,
+)
+from .superposition import superposition_design
+
+__all__ = ["SCHEMES", "ParetoFront", "crb_rate_boundary", "average_boundary"]
+
+#: Boundary schemes: the optimised design and the two benchmarks.
+SCHEMES = ("optimal", "time_switching", "power_splitting")
+#: What ``ParetoFront.parameter`` holds for each scheme.
+PARAMETERS = {"optimal": "snr_min", "time_switching": "fraction", "power_splitting": "comm_power"}
+_CSV_MAGIC = "beamopt ParetoFront"
+
+
+@dataclass(frozen=True, eq=False)
+class ParetoFront:
+    r"""CRB-rate boundary sampled at rate targets.
+
+    Attributes
+    ----------
+    rate : ndarray, shape (n,)
+        Rate targets :math:`r`, bit/s/Hz, ascending.
+    crb : ndarray, shape (n,)
+        Least DoA CRB at rate :math:`\ge r`, rad^2 (``inf`` where the scheme cannot sense,
+        e.g. time switching at the largest rate). For an averaged boundary, the mean over
+        draws.
+    achieved_rate : ndarray, shape (n,)
+        Rate of the returned design, bit/s/Hz (:math:`\ge` ``rate``).
+    parameter : ndarray, shape (n,)
+        Scheme parameter of each point: the linear SINR target :math:`2^r-1` (``"optimal"``),
+        the sensing fraction :math:`\rho` (``"time_switching"``) or the communication power
+        :math:`p_c` in W (``"power_splitting"``); NaN for averaged boundaries.
+    signal : {"gaussian", "superposition", "known"}
+    scheme : {"optimal", "time_switching", "power_splitting"}
+    W : ndarray, shape (n, n_tx, n_tx), complex, or None
+        Information covariance of each point (time-averaged for time switching); None for
+        averaged boundaries or after :meth:`from_csv`.
+    Rs : ndarray, shape (n, n_tx, n_tx), complex, or None
+        Deterministic sample covariance of each point, as ``W``.
+    metadata : dict
+        JSON-serialisable description (scenario summary, method, number of draws).
+    crb_draws : ndarray, shape (n_draws, n), or None
+        Per-draw CRBs of an averaged boundary.
+    """
+
+    rate: np.ndarray
+    crb: np.ndarray
+    achieved_rate: np.ndarray
+    parameter: np.ndarray
+    signal: str
+    scheme: str
+    W: np.ndarray | None = None
+    Rs: np.ndarray | None = None
+    metadata: dict = field(default_factory=dict)
+    crb_draws: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        # frozen all the way down: callers get views they cannot modify by accident
+        for name in ("rate", "crb", "achieved_rate", "parameter", "W", "Rs", "crb_draws"):
+            value = getattr(self, name)
+            if value is not None:
+                arr = np.array(value, dtype=complex if name in ("W", "Rs") else float)
+                arr.setflags(write=False)
+                object.__setattr__(self, name, arr)
+
+    def __len__(self) -> int:
+        return self.rate.size
+
+    @property
+    def label(self) -> str:
+        """Legend label, e.g. ``"gaussian, optimal"``."""
+        return f"{self.signal}, {self.scheme.replace('_', ' ')}"
+
+    def crb_at(self, rate) -> np.ndarray:
+        r"""CRB at other rates by linear interpolation of :math:`\log\mathrm{CRB}` in rate.
+
+        Parameters
+        ----------
+        rate : float or array_like
+            Rates in bit/s/Hz; NaN outside ``[rate[0], rate[-1]]``.
+        """
+        r = np.asarray(rate, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_crb = np.interp(r, self.rate, np.log(self.crb), left=np.nan, right=np.nan)
+            return np.exp(log_crb)
+
+    def plot(self, ax=None, **kwargs):
+        """Draw the boundary with :func:`beamopt.plots.plot_boundary`; returns the Axes."""
+        from ..plots import plot_boundary
+
+        return plot_boundary(self, ax=ax, **kwargs)
+
+    def to_csv(self, path) -> Path:
+        """Write ``rate, crb, achieved_rate, parameter`` to ``path`` atomically.
+
+        The first two lines are ``#`` comments: a format tag and a JSON object with
+        ``signal``, ``scheme`` and ``metadata``. Floats are written with 17 significant
+        digits so :meth:`from_csv` round-trips them exactly; ``W``, ``Rs`` and
+        ``crb_draws`` are not written.
+        """
+        info = {"signal": self.signal, "scheme": self.scheme, "metadata": self.metadata}
+        text = csv_text(
+            ["rate", "crb", "achieved_rate", "parameter"],
+            [self.rate, self.crb, self.achieved_rate, self.parameter],
+            [_CSV_MAGIC, json.dumps(info, sort_keys=True)],
+        )
+        return write_atomic(path, text)
+
+    @classmethod
+    def from_csv(cls, path) -> ParetoFront:
+        """Read a boundary written by :meth:`to_csv` (without ``W``, ``Rs``)."""
+        with open(path, encoding="utf-8") as fh:
+            magic, info = fh.readline(), fh.readline()
+        if magic.strip() != f"# {_CSV_MAGIC}":
+            raise ValueError(f"{path} is not a ParetoFront CSV (missing '# {_CSV_MAGIC}')")
+        info = json.loads(info[1:])
+        data = np.loadtxt(path, delimiter=",", skiprows=3, ndmin=2)
+        rate, crb, achieved, parameter = data.T
+        return cls(
+            rate,
+            crb,
+            achieved,
+            parameter,
+            info["signal"],
+            info["scheme"],
+            metadata=info["metadata"],
+        )
+
+
+# ----------------------------------------------------------------------------- one draw
+def _rate_grid(scenario, n_points, rates) -> np.ndarray:
+    if rates is None:
+        n_points = check_int(n_points, "n_points", minimum=2)
+        return np.linspace(0.0, max_rate(scenario), n_points)
+    r = as_array(rates, "rates", dtype=float, ndim=1)
+    if r.size == 0 or np.any(np.diff(r) < 0):
+        raise ValueError("rates must be a non-empty, non-decreasing 1-D array (bit/s/Hz)")
+    return r
+
+
+def _optimal_closed_form(sc, gamma):
+    w = gaussian_isac_beamformer(sc.a, sc.channel, sc.power, gamma, sc.comm_noise_power)
+    W = w[:, :, None] * w[:, None, :].conj()
+    return W, np.zeros_like(W)
+
+
+def _superposition_batch(sc, gamma):
+    design = superposition_design(sc, gamma)
+    return design.W, design.Rs
+
+
+def _optimal_per_point(sc, gamma, signal, method, progress):
+    W = np.empty((gamma.size, sc.n_tx, sc.n_tx), dtype=complex)
+    Rs = np.empty_like(W)
+    for i, g in enumerate(progress_bar(gamma, progress, f"{signal} boundary")):
+        res = minimize_crb(sc, snr_min=float(g), signal=signal, method=method)
+        W[i], Rs[i] = res.W_total, res.Rs
+    return W, Rs
+
+
+def _optimal(sc, rates, signal, method, progress):
+    gamma = _rate_targets(sc, rates)
+    designs = None
+    if signal != "superposition" and method in ("auto", "closed_form"):
+        designs = _optimal_closed_form(sc, gamma)
+    elif signal == "superposition" and method in ("auto", "global"):
+        designs = _superposition_batch(sc, gamma)
+    W, Rs = designs or _optimal_per_point(sc, gamma, signal, method, progress)
+    Rs_model = Rs if signal == "superposition" else None
+    crb = crb_doa(sc, W, Rs_model, known_realizations=signal == "known")
+    return np.atleast_1d(crb), np.atleast_1d(communication_rate(sc, W, Rs)), gamma, W, Rs
+
+
+def _scenario_summary(sc: BistaticScenario) -> dict:
+    return {
+        "n_tx": sc.n_tx,
+        "n_rx": sc.n_rx,
+        "power_w": sc.power,
+        "sensing_snr_db": float(10 * np.log10(sc.sensing_snr)),
+        "max_rate": max_rate(sc),
+        "n_symbols": sc.n_symbols,
+    }
+
+
+def crb_rate_boundary(
+    scenario: BistaticScenario,
+    signal: str = "gaussian",
+    scheme: str = "optimal",
+    n_points: int = 50,
+    *,
+    rates=None,
+    method: str = "auto",
+    progress: bool = False,
+) -> ParetoFront:
+    r"""CRB-rate boundary of one single-user scenario.
+
+    Parameters
+    ----------
+    scenario : BistaticScenario
+        Single-user scenario.
+    signal : {"gaussian", "superposition", "known"}
+        Signal model (see :func:`beamopt.minimize_crb`).
+    scheme : {"optimal", "time_switching", "power_splitting"}
+        ``"optimal"`` minimises the CRB over all designs; the others are the benchmarks of
+        :mod:`beamopt.schemes`.
+    n_points : int
+        Number of rate targets, evenly spaced on :math:`[0, R_{\max}]` with
+        :math:`R_{\max} = \log_2(1 + P\|h\|^2/\sigma_c^2)`; ignored when ``rates`` is given.
+    rates : array_like, shape (n,), optional
+        Explicit non-decreasing rate targets in :math:`[0, R_{\max}]`, bit/s/Hz.
+    method : str
+        Solver for ``scheme="optimal"``. ``"auto"`` uses the batched closed form of
+        Proposition 1 for ``"gaussian"``/``"known"`` and, for ``"superposition"``, the
+        batched certified global search :func:`beamopt.superposition.superposition_design`
+        (also selected by ``"global"``); one call covers all targets. Any other value
+        (e.g. ``"sdp"``, ``"sca"``) is passed to :func:`beamopt.minimize_crb` point by point.
+    progress : bool
+        Show a tqdm bar when solving point by point.
+
+    Returns
+    -------
+    ParetoFront
+
+    Raises
+    ------
+    ValueError
+        For unknown ``signal``/``scheme``, several users or malformed ``rates``.
+    InfeasibleError
+        If a rate target exceeds :math:`R_{\max}`.
+
+    Examples
+    --------
+    >>> import numpy as np, beamopt
+    >>> sc = beamopt.BistaticScenario.default()
+    >>> front = beamopt.crb_rate_boundary(sc, "gaussian", n_points=5)
+    >>> bool(np.all(np.diff(front.crb) >= 0))
+    True
+    """
+    sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
+    check_choice(signal, "signal", BOUNDARY_SIGNALS)
+    check_choice(scheme, "scheme", SCHEMES)
+    r = _rate_grid(sc, n_points, rates)
+    if scheme == "optimal":
+        crb, achieved, parameter, W, Rs = _optimal(sc, r, signal, method, progress)
+    else:
+        at_rate = time_switching_at_rate if scheme == "time_switching" else power_splitting_at_rate
+        d = at_rate(sc, r, signal)
+        crb, achieved, parameter, W, Rs = d.crb, d.rate, d.parameter, d.W, d.Rs
+    meta = {
+        "method": method if scheme == "optimal" else "closed_form",
+        "parameter": PARAMETERS[scheme],
+        **_scenario_summary(sc),
+    }
+    return ParetoFront(r, crb, achieved, parameter, signal, scheme, W, Rs, meta)
+
+
+# -------------------------------------------------------------------- random draws
+def _boundary_task(scenario, signal, scheme, rates, method):
+    """One draw's boundary; module level so process pools can pickle it."""
+    front = crb_rate_boundary(scenario, signal, scheme, rates=rates, method=method)
+    return front.crb, front.achieved_rate
+
+
+def _factory(scenario) -> Callable:
+    if isinstance(scenario, Mapping):
+        kwargs = dict(scenario)
+        if "rng" in kwargs:
+            raise ValueError("scenario mapping must not contain 'rng'; pass rng= instead")
+        return lambda gen: BistaticScenario.from_geometry(**kwargs, rng=gen)
+    if callable(scenario):
+        return scenario
+    raise ValueError(
+        "scenario must be a callable rng -> BistaticScenario or a mapping of "
+        f"BistaticScenario.from_geometry arguments; got {type(scenario).__name__}"
+    )
+
+
+def average_boundary(
+    scenario,
+    n_draws: int,
+    rng=None,
+    *,
+    signal: str = "gaussian",
+    scheme: str = "optimal",
+    n_points: int = 50,
+    rates=None,
+    method: str = "auto",
+    executor: Executor | None = None,
+    progress: bool = True,
+) -> ParetoFront:
+    r"""CRB-rate boundary averaged over random channel draws, at fixed rate targets.
+
+    The draws are made first, in order, in the calling process: draw :math:`d` is
+    ``factory(g_d)`` with :math:`g_d` the :math:`d`-th child of ``rng``
+    (:meth:`numpy.random.Generator.spawn`). Every draw is evaluated at the same rate
+    targets :math:`r_1 < \dots < r_n` and the mean CRB is reported per target,
+
+    .. math:: \overline{\mathrm{CRB}}(r_i) = \frac{1}{D}\sum_{d=1}^{D} \mathrm{CRB}^\star_d(r_i).
+
+    By default the targets span :math:`[0, \min_d R_{\max,d}]` so that every draw can meet
+    every target. Results are collected in draw order, so any executor gives the same
+    numbers as the serial loop.
+
+    Parameters
+    ----------
+    scenario : callable or mapping
+        ``factory(rng) -> BistaticScenario`` drawing one single-user scenario, or a mapping
+        of :meth:`BistaticScenario.from_geometry` keyword arguments (without ``rng``), in
+        which case the Rician CU channel is redrawn for each draw.
+    n_draws : int
+        Number of channel draws :math:`D \ge 1`.
+    rng : None, int or numpy.random.Generator
+        Seed of the draws.
+    signal, scheme, method
+        As in :func:`crb_rate_boundary`.
+    n_points : int
+        Number of default rate targets (ignored when ``rates`` is given).
+    rates : array_like, shape (n,), optional
+        Explicit common rate targets, bit/s/Hz; every draw must support them.
+    executor : concurrent.futures.Executor, optional
+        Runs the per-draw boundaries (e.g. a ``ThreadPoolExecutor``, a
+        ``ProcessPoolExecutor``, or a Dask/Ray executor to go past one machine); None runs
+        them serially in this process.
+    progress : bool
+        Show a tqdm progress bar over the draws.
+
+    Returns
+    -------
+    ParetoFront
+        ``crb`` and ``achieved_rate`` are means over draws, ``crb_draws`` holds the per-draw
+        CRBs, ``parameter`` is NaN and ``W``/``Rs`` are None.
+
+    Raises
+    ------
+    InfeasibleError
+        If an explicit rate target exceeds some draw's largest rate.
+    """
+    n_draws = check_int(n_draws, "n_draws")
+    check_choice(signal, "signal", BOUNDARY_SIGNALS)
+    check_choice(scheme, "scheme", SCHEMES)
+    factory = _factory(scenario)
+    scenarios = [
+        check_scenario(factory(g), single_user="the CRB-rate benchmarks")
+        for g in as_generator(rng).spawn(n_draws)
+    ]
+    top = min(max_rate(sc) for sc in scenarios)
+    if rates is None:
+        grid = np.linspace(0.0, top, check_int(n_points, "n_points", minimum=2))
+    else:
+        grid = _rate_grid(scenarios[0], n_points, rates)
+        if grid[-1] > top * (1 + 1e-12):
+            raise InfeasibleError(
+                f"rates up to {grid[-1]:.6g} bit/s/Hz exceed the largest rate {top:.6g} "
+                "of the weakest draw",
+                parameter="rates",
+                requested=grid,
+                max_achievable=top,
+            )
+    args = (signal, scheme, grid, method)
+    if executor is None:
+        results = [_boundary_task(sc, *args) for sc in progress_bar(scenarios, progress, "draws")]
+    else:
+        results = _run_executor(executor, scenarios, args, progress)
+    crb = np.array([c for c, _ in results])
+    achieved = np.array([a for _, a in results])
+    meta = {
+        "method": method,
+        "n_draws": n_draws,
+        "averaging": "mean CRB at fixed rate targets",
+        "parameter": PARAMETERS[scheme],
+    }
+    return ParetoFront(
+        grid,
+        crb.mean(axis=0),
+        achieved.mean(axis=0),
+        np.full(grid.size, np.nan),
+        signal,
+        scheme,
+        metadata=meta,
+        crb_draws=crb,
+    )
+
+
+def _run_executor(executor, scenarios, args, progress):
+    from concurrent.futures import as_completed
+
+    futures = [executor.submit(_boundary_task, sc, *args) for sc in scenarios]
+    # drain in completion order for the progress bar, but read results in draw order
+    for _ in progress_bar(as_completed(futures), progress, "draws", total=len(futures)):
+        pass
+    return [f.result() for f in futures]

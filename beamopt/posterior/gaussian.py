@@ -1,0 +1,278 @@
+"""Exact posterior of a complex Gaussian channel prior under the linear pilot model.
+
+With prior :math:`h = \\operatorname{vec}(H) \\sim \\mathcal{CN}(\\mu, C)` and
+observation :math:`y = A h + n`, :math:`n \\sim \\mathcal{CN}(0, \\sigma^2 I)`,
+the posterior is Gaussian with the LMMSE (here: MMSE) mean and covariance
+
+.. math::
+
+    S = A C A^H + \\sigma^2 I, \\qquad K = C A^H S^{-1},
+
+    \\mathbb{E}[h \\mid y] = \\mu + K (y - A\\mu), \\qquad
+    \\operatorname{Cov}[h \\mid y] = C - K S K^H,
+
+and the evidence is :math:`y \\sim \\mathcal{CN}(A\\mu, S)`. The gain and the
+posterior covariance do not depend on :math:`y`; they are computed once.
+
+References
+----------
+S. M. Kay, *Fundamentals of Statistical Signal Processing: Estimation
+Theory*, 1993, Theorem 10.3 (complex form: Section 15.8).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.linalg import solve_triangular
+
+from .._validation import as_array, as_generator, check_int, check_psd, readonly
+from .observation import LinearObservation
+
+__all__ = ["GaussianPosterior", "gaussian_gramian", "psd_sqrt", "standard_complex_normal"]
+
+
+def standard_complex_normal(rng: np.random.Generator, shape) -> np.ndarray:
+    """Draws of :math:`\\mathcal{CN}(0, 1)`, i.e. unit variance, shape ``shape``, complex128."""
+    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2.0)
+
+
+def psd_sqrt(M: np.ndarray, *, scale: float = 0.0) -> np.ndarray:
+    """Square root :math:`R` with :math:`R R^H = M` for Hermitian PSD ``M`` (n, n).
+
+    Eigenvalues below ``10 n eps max(lambda_max, scale)`` are round-off and set
+    to zero, so draws from a singular covariance stay (to machine precision)
+    in its range. Pass the scale of the matrices ``M`` was computed from (e.g.
+    the prior covariance's trace for a posterior covariance) when cancellation
+    has left round-off larger than ``M``'s own eigenvalues suggest.
+    """
+    lam, V = np.linalg.eigh(M)
+    ref = max(float(np.max(np.abs(lam), initial=0.0)), scale)
+    tol = 10.0 * M.shape[-1] * np.finfo(float).eps * ref
+    return V * np.sqrt(np.where(lam > tol, lam, 0.0))
+
+
+def gaussian_gramian(mean, cov, channel_shape) -> np.ndarray:
+    """Exact :math:`\\mathbb{E}[H^H H]` of a complex Gaussian matrix.
+
+    .. math::
+
+        \\mathbb{E}[H^H H]_{jk} = \\sum_i \\overline{M_{ij}} M_{ik}
+        + \\sum_i \\operatorname{Cov}(H_{ik}, H_{ij})
+
+    Parameters
+    ----------
+    mean : ndarray, shape (..., *channel_shape), complex
+        Mean :math:`M` of the channel; ``channel_shape = (*prefix, n_rx, n_tx)``.
+    cov : ndarray, shape (n_channel, n_channel), complex
+        Covariance of ``vec(H)`` (row-major), shared by every leading index.
+    channel_shape : tuple of int
+        At least two axes; the last two are ``(n_rx, n_tx)``.
+
+    Returns
+    -------
+    ndarray, shape (..., *prefix, n_tx, n_tx), complex128
+        One Gramian per prefix index (e.g. per subcarrier).
+    """
+    *prefix, n_rx, n_tx = channel_shape
+    n_prefix = int(np.prod(prefix, dtype=int))
+    C6 = cov.reshape(n_prefix, n_rx, n_tx, n_prefix, n_rx, n_tx)
+    # Repeated indices take the diagonal: same prefix slot p and same receive row i.
+    spread = np.einsum("pikpij->pjk", C6).reshape(*prefix, n_tx, n_tx)
+    return np.einsum("...ij,...ik->...jk", mean.conj(), mean) + spread
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianPosterior:
+    """Exact posterior sampler for a complex Gaussian channel prior.
+
+    Implements :class:`beamopt.PosteriorSampler`.
+
+    Parameters
+    ----------
+    prior_cov : array_like, shape (n_channel, n_channel), complex
+        Prior covariance :math:`C` of ``H.reshape(-1)``, Hermitian PSD.
+    observation : LinearObservation
+        Pilot model :math:`y = A\\,\\operatorname{vec}(H) + n`; fixes
+        ``channel_shape``.
+    prior_mean : array_like, shape channel_shape, complex, optional
+        Prior mean :math:`\\mu` (zero by default).
+
+    Notes
+    -----
+    Posterior draws use a square root of the posterior covariance from its
+    eigendecomposition (:func:`psd_sqrt`), so singular posteriors (low-rank
+    priors) are fine and their draws stay in the range of the covariance.
+    """
+
+    prior_cov: np.ndarray
+    observation: LinearObservation
+    prior_mean: np.ndarray | None = None
+    _gain: np.ndarray = field(init=False, repr=False)
+    _cov: np.ndarray = field(init=False, repr=False)
+    _sqrt: np.ndarray = field(init=False, repr=False)
+    _chol: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        obs = self.observation
+        if not isinstance(obs, LinearObservation):
+            raise ValueError(f"observation must be a LinearObservation; got {type(obs).__name__}")
+        n = obs.n_channel
+        C = as_array(self.prior_cov, "prior_cov", dtype=complex, ndim=2)
+        if C.shape != (n, n):
+            raise ValueError(f"prior_cov must have shape ({n}, {n}); got {C.shape}")
+        check_psd(C, "prior_cov")
+        C = 0.5 * (C + C.conj().T)
+        mu = np.zeros(obs.channel_shape, complex) if self.prior_mean is None else self.prior_mean
+        mu = as_array(mu, "prior_mean", dtype=complex)
+        if mu.shape != obs.channel_shape:
+            raise ValueError(f"prior_mean must have shape {obs.channel_shape}; got {mu.shape}")
+        A = obs.A
+        AC = A @ C
+        S = AC @ A.conj().T + obs.noise_var * np.eye(obs.n_obs)
+        L = np.linalg.cholesky(S)
+        # K^H = S^{-1} A C, by two triangular solves (S = L L^H).
+        Kh = solve_triangular(L.conj().T, solve_triangular(L, AC, lower=True), lower=False)
+        post = C - Kh.conj().T @ AC
+        post = 0.5 * (post + post.conj().T)
+        set_(self, "prior_cov", readonly(C))
+        set_(self, "prior_mean", readonly(mu))
+        set_(self, "_gain", readonly(Kh.conj().T))
+        set_(self, "_cov", readonly(post))
+        set_(self, "_sqrt", readonly(psd_sqrt(post, scale=float(np.trace(C).real))))
+        set_(self, "_chol", readonly(L))
+
+    def with_prior_mean(self, prior_mean) -> GaussianPosterior:
+        """The same posterior for another prior mean, reusing every ``y``-free quantity.
+
+        The gain, the posterior covariance and its square root do not depend
+        on the prior mean, so mixtures whose components share a covariance
+        (e.g. phase-rotated copies of one mean) condition it only once.
+
+        Parameters
+        ----------
+        prior_mean : array_like, shape channel_shape, complex
+
+        Returns
+        -------
+        GaussianPosterior
+        """
+        mu = as_array(prior_mean, "prior_mean", dtype=complex)
+        if mu.shape != self.channel_shape:
+            raise ValueError(f"prior_mean must have shape {self.channel_shape}; got {mu.shape}")
+        out = copy.copy(self)
+        object.__setattr__(out, "prior_mean", readonly(mu))
+        return out
+
+    @property
+    def channel_shape(self) -> tuple[int, ...]:
+        """Shape of one channel draw."""
+        return self.observation.channel_shape
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """Posterior covariance of ``vec(H)``, shape (n_channel, n_channel), complex128.
+
+        It does not depend on the observed values.
+        """
+        return self._cov
+
+    @property
+    def covariance_root(self) -> np.ndarray:
+        """Square root :math:`R` with :math:`R R^H` equal to :attr:`covariance`.
+
+        Shape (n_channel, n_channel), complex128.
+        """
+        return self._sqrt
+
+    @property
+    def gain(self) -> np.ndarray:
+        """LMMSE gain :math:`K = C A^H S^{-1}`, shape (n_channel, n_obs), complex128."""
+        return self._gain
+
+    def mean(self, observation) -> np.ndarray:
+        """Exact posterior mean (the CME) :math:`\\mu + K(y - A\\mu)`.
+
+        Parameters
+        ----------
+        observation : array_like, shape (..., n_obs), complex
+            One or several observations :math:`y` (torch tensors accepted).
+
+        Returns
+        -------
+        ndarray, shape (..., *channel_shape), complex128
+        """
+        y = self.observation.check_observation(observation)
+        mu = self.prior_mean.reshape(-1)
+        h = mu + (y - self.observation.A @ mu) @ self._gain.T
+        return h.reshape(*y.shape[:-1], *self.channel_shape)
+
+    def log_evidence(self, observation) -> np.ndarray:
+        """Log marginal likelihood :math:`\\log \\mathcal{CN}(y; A\\mu, S)`.
+
+        Parameters
+        ----------
+        observation : array_like, shape (..., n_obs), complex
+
+        Returns
+        -------
+        float or ndarray, shape (...)
+        """
+        y = self.observation.check_observation(observation)
+        m = y.shape[-1]
+        n_batch = int(np.prod(y.shape[:-1], dtype=int))
+        r = (y - self.observation.A @ self.prior_mean.reshape(-1)).reshape(n_batch, m)
+        w = solve_triangular(self._chol, r.T, lower=True)
+        logdet = 2.0 * np.sum(np.log(np.diag(self._chol).real))
+        out = -m * np.log(np.pi) - logdet - np.sum(np.abs(w) ** 2, axis=0)
+        return out.reshape(y.shape[:-1])[()]
+
+    def expected_gramian(self, observation) -> np.ndarray:
+        """Exact posterior Gramian :math:`\\mathbb{E}[H^H H \\mid y]`.
+
+        Parameters
+        ----------
+        observation : array_like, shape (..., n_obs), complex
+
+        Returns
+        -------
+        ndarray, shape (..., *channel_shape[:-2], n_tx, n_tx), complex128
+        """
+        if len(self.channel_shape) < 2:
+            raise ValueError("expected_gramian needs channel_shape (..., n_rx, n_tx)")
+        return gaussian_gramian(self.mean(observation), self._cov, self.channel_shape)
+
+    def sample(self, observation, n_samples: int, *, seed=None) -> np.ndarray:
+        """Draw from :math:`p(H \\mid y)`.
+
+        Parameters
+        ----------
+        observation : array_like, shape (n_obs,), complex
+            One observation :math:`y`.
+        n_samples : int
+            Number of i.i.d. draws, >= 1.
+        seed : None, int or numpy.random.Generator
+
+        Returns
+        -------
+        ndarray, shape (n_samples, *channel_shape), complex128
+        """
+        y = self.observation.check_observation(observation, single=True)
+        n_samples = check_int(n_samples, "n_samples")
+        z = standard_complex_normal(as_generator(seed), (n_samples, self.observation.n_channel))
+        return self.mean(y) + (z @ self._sqrt.T).reshape(n_samples, *self.channel_shape)
+
+    def sample_prior(self, n_samples: int, *, seed=None) -> np.ndarray:
+        """Draw channels from the prior :math:`\\mathcal{CN}(\\mu, C)`.
+
+        Returns
+        -------
+        ndarray, shape (n_samples, *channel_shape), complex128
+        """
+        n_samples = check_int(n_samples, "n_samples")
+        root = psd_sqrt(self.prior_cov)
+        z = standard_complex_normal(as_generator(seed), (n_samples, self.observation.n_channel))
+        return self.prior_mean + (z @ root.T).reshape(n_samples, *self.channel_shape)

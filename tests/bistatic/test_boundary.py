@@ -1,0 +1,193 @@
+"""CRB-rate boundaries (beamopt.bistatic.boundary): shape, monotonicity, CSV, averaging."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import beamopt
+from beamopt.bistatic.boundary import SCHEMES
+from beamopt.errors import InfeasibleError
+
+CLOSED_FORM_SIGNALS = ("gaussian", "known")
+GEOMETRY = {"n_tx": 6, "n_rx": 4, "n_symbols": 64}
+
+
+def _scenario(seed=0, **kw):
+    return beamopt.BistaticScenario.from_geometry(rng=seed, **{**GEOMETRY, **kw})
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("signal", (*CLOSED_FORM_SIGNALS, "superposition"))
+def test_boundary_is_monotone_and_feasible(signal, scheme):
+    sc = _scenario(seed=1)
+    front = beamopt.crb_rate_boundary(sc, signal, scheme, n_points=12)
+    assert len(front) == 12 and front.signal == signal and front.scheme == scheme
+    assert front.rate[0] == 0 and front.rate[-1] == pytest.approx(beamopt.max_rate(sc))
+    assert np.all(front.achieved_rate >= front.rate - 1e-9)
+    # CRB non-decreasing in the rate target (inf allowed at the end of time switching)
+    finite = np.isfinite(front.crb)
+    assert np.all(np.diff(front.crb[finite]) >= -1e-6 * front.crb[finite][:-1])
+    assert front.W.shape == (12, sc.n_tx, sc.n_tx) and front.Rs.shape == front.W.shape
+    power = np.trace(front.W + front.Rs, axis1=-2, axis2=-1).real
+    assert np.all(power <= sc.power * (1 + 1e-9))
+
+
+@pytest.mark.parametrize("signal", CLOSED_FORM_SIGNALS)
+def test_vectorised_boundary_matches_sdp(signal):
+    """The batched closed form against cvxpy's SDP, point by point."""
+    sc = _scenario(seed=2, n_tx=4)
+    rates = np.linspace(0, beamopt.max_rate(sc) * 0.95, 4)
+    fast = beamopt.crb_rate_boundary(sc, signal, rates=rates)
+    sdp = beamopt.crb_rate_boundary(sc, signal, rates=rates, method="sdp")
+    assert fast.crb == pytest.approx(sdp.crb, rel=1e-5)
+    assert fast.parameter == pytest.approx(2**rates - 1)
+
+
+def test_boundary_ends_are_the_single_purpose_designs():
+    sc = _scenario(seed=5)
+    front = beamopt.crb_rate_boundary(sc, "gaussian", n_points=5)
+    assert front.crb[0] == pytest.approx(beamopt.minimize_crb(sc, None).crb, rel=1e-12)
+    # at the largest rate the only design is MRT to the user
+    h = sc.channel
+    W_user = sc.power * np.outer(h, h.conj()) / np.vdot(h, h).real
+    assert front.crb[-1] == pytest.approx(beamopt.crb_doa(sc, W_user), rel=1e-6)
+
+
+def test_csv_round_trip(tmp_path):
+    sc = _scenario(seed=3)
+    front = beamopt.crb_rate_boundary(sc, "known", "time_switching", n_points=7)
+    assert np.isinf(front.crb[-1])  # inf survives the round trip too
+    with pytest.raises(ValueError, match="read-only"):
+        front.crb[0] = 0.0
+    path = tmp_path / "sub" / "front.csv"
+    assert front.to_csv(path) == path
+    front.to_csv(path)  # overwrite in place
+    back = beamopt.ParetoFront.from_csv(path)
+    for name in ("rate", "crb", "achieved_rate", "parameter"):
+        assert np.array_equal(getattr(back, name), getattr(front, name))
+    assert (back.signal, back.scheme) == ("known", "time_switching")
+    assert back.metadata == front.metadata
+    assert back.W is None and back.Rs is None
+    assert os.listdir(path.parent) == ["front.csv"]  # no temporary files left behind
+    bad = tmp_path / "bad.csv"
+    bad.write_text("rate,crb\n0,1\n")
+    with pytest.raises(ValueError, match="not a ParetoFront"):
+        beamopt.ParetoFront.from_csv(bad)
+
+
+def test_crb_at_interpolates_log_crb():
+    front = beamopt.crb_rate_boundary(_scenario(), "gaussian", n_points=9)
+    assert front.crb_at(front.rate) == pytest.approx(front.crb, rel=1e-12)
+    mid = 0.5 * (front.rate[3] + front.rate[4])
+    assert front.crb_at(mid) == pytest.approx(np.sqrt(front.crb[3] * front.crb[4]), rel=1e-12)
+    assert np.isnan(front.crb_at(front.rate[-1] + 1))
+
+
+def test_boundary_errors():
+    sc = _scenario()
+    with pytest.raises(ValueError, match="scheme"):
+        beamopt.crb_rate_boundary(sc, scheme="tdma")
+    with pytest.raises(ValueError, match="signal"):
+        beamopt.crb_rate_boundary(sc, signal="deterministic")
+    with pytest.raises(ValueError, match="n_points"):
+        beamopt.crb_rate_boundary(sc, n_points=1)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        beamopt.crb_rate_boundary(sc, rates=[1.0, 0.5])
+    with pytest.raises(InfeasibleError):
+        beamopt.crb_rate_boundary(sc, rates=[0.0, beamopt.max_rate(sc) + 1])
+    two = beamopt.BistaticScenario.from_geometry(n_tx=4, user_angle_deg=[-10.0, 40.0])
+    with pytest.raises(ValueError, match="single communication user"):
+        beamopt.crb_rate_boundary(two)
+
+
+# ----------------------------------------------------------------------- averaging
+def _factory(rng):
+    return beamopt.BistaticScenario.from_geometry(rng=rng, **GEOMETRY)
+
+
+def test_average_is_the_mean_at_fixed_rate_targets():
+    n_draws = 4
+    avg = beamopt.average_boundary(
+        _factory, n_draws, rng=7, scheme="power_splitting", n_points=6, progress=False
+    )
+    draws = [_factory(g) for g in np.random.default_rng(7).spawn(n_draws)]
+    top = min(beamopt.max_rate(sc) for sc in draws)
+    assert avg.rate == pytest.approx(np.linspace(0, top, 6))
+    for d, sc in enumerate(draws):
+        ref = beamopt.crb_rate_boundary(sc, "gaussian", "power_splitting", rates=avg.rate)
+        assert np.array_equal(avg.crb_draws[d], ref.crb)
+    assert avg.crb == pytest.approx(avg.crb_draws.mean(axis=0), rel=1e-15)
+    assert avg.metadata["n_draws"] == n_draws and np.all(np.isnan(avg.parameter))
+
+
+def test_average_with_thread_pool_equals_serial(capsys):
+    kw = {"n_draws": 5, "rng": 11, "scheme": "optimal", "n_points": 8}
+    serial = beamopt.average_boundary(GEOMETRY, progress=False, **kw)
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        threaded = beamopt.average_boundary(GEOMETRY, executor=ex, progress=True, **kw)
+    assert np.array_equal(serial.crb, threaded.crb)
+    assert np.array_equal(serial.crb_draws, threaded.crb_draws)
+    assert np.array_equal(serial.achieved_rate, threaded.achieved_rate)
+    assert "draws" in capsys.readouterr().err  # the tqdm bar
+
+
+def test_average_from_mapping_matches_factory():
+    a = beamopt.average_boundary(GEOMETRY, 3, rng=2, n_points=5, progress=False)
+    b = beamopt.average_boundary(_factory, 3, rng=2, n_points=5, progress=False)
+    assert np.array_equal(a.crb, b.crb)
+
+
+def test_average_errors():
+    with pytest.raises(ValueError, match="rng"):
+        beamopt.average_boundary({**GEOMETRY, "rng": 1}, 2, progress=False)
+    with pytest.raises(ValueError, match="callable"):
+        beamopt.average_boundary(42, 2, progress=False)
+    with pytest.raises(ValueError, match="n_draws"):
+        beamopt.average_boundary(GEOMETRY, 0, progress=False)
+    with pytest.raises(InfeasibleError, match="weakest draw"):
+        beamopt.average_boundary(GEOMETRY, 2, rates=[0.0, 100.0], progress=False)
+
+
+def test_scenarios_pickle_for_process_pools():
+    sc = _scenario()
+    sc.a  # populate the cached steering vector
+    back = pickle.loads(pickle.dumps(sc))
+    assert np.array_equal(back.a, sc.a) and back.alpha == sc.alpha
+
+
+@pytest.mark.slow
+def test_average_with_process_pool_equals_serial():
+    from concurrent.futures import ProcessPoolExecutor
+
+    kw = {"n_draws": 3, "rng": 5, "n_points": 6, "progress": False}
+    serial = beamopt.average_boundary(GEOMETRY, **kw)
+    with ProcessPoolExecutor(max_workers=2) as ex:
+        pooled = beamopt.average_boundary(GEOMETRY, executor=ex, **kw)
+    assert np.array_equal(serial.crb, pooled.crb)
+
+
+def test_batched_superposition_boundary_is_certified():
+    from beamopt.bistatic.superposition import superposition_design
+
+    sc = _scenario(seed=4)
+    rates = np.linspace(0, beamopt.max_rate(sc), 6)
+    front = beamopt.crb_rate_boundary(sc, "superposition", rates=rates)
+    lower = superposition_design(sc, 2**rates - 1).crb_lower_bound
+    assert np.all(front.crb >= lower * (1 - 1e-9)) and front.crb == pytest.approx(lower, rel=1e-8)
+    # superposition includes both single-signal designs: never worse than Gaussian-only
+    gauss = beamopt.crb_rate_boundary(sc, "gaussian", rates=rates)
+    assert np.all(front.crb <= gauss.crb * (1 + 1e-9))
+
+
+def test_per_point_sca_boundary_is_no_better_than_global():
+    sc = _scenario(seed=4)
+    rates = np.linspace(0, beamopt.max_rate(sc), 4)
+    best = beamopt.crb_rate_boundary(sc, "superposition", rates=rates)
+    sca = beamopt.crb_rate_boundary(sc, "superposition", rates=rates, method="sca")
+    assert np.all(best.crb <= sca.crb * (1 + 1e-6))
+    assert sca.crb == pytest.approx(best.crb, rel=1e-2)  # SCA is local but close here

@@ -35,6 +35,7 @@ import numpy as np
 from .._io import csv_text, progress_bar, write_atomic
 from .._validation import as_array, as_generator, check_choice, check_int
 from ..errors import InfeasibleError
+from ._sca_starts import warm_start
 from .closed_form import gaussian_isac_beamformer
 from .comm import communication_rate
 from .crb import crb_doa
@@ -198,9 +199,15 @@ def _superposition_batch(sc, gamma):
 def _optimal_per_point(sc, gamma, signal, method, progress):
     W = np.empty((gamma.size, sc.n_tx, sc.n_tx), dtype=complex)
     Rs = np.empty_like(W)
+    prev = None
     for i, g in enumerate(progress_bar(gamma, progress, f"{signal} boundary")):
-        res = minimize_crb(sc, snr_min=float(g), signal=signal, method=method)
+        options = None
+        if method == "sca" and prev is not None:  # warm start from the previous target
+            x0 = warm_start(sc, float(g), *prev)
+            options = None if x0 is None else {"initial_point": x0}
+        res = minimize_crb(sc, snr_min=float(g), signal=signal, method=method, options=options)
         W[i], Rs[i] = res.W_total, res.Rs
+        prev = (res.W, res.Rs)
     return W, Rs
 
 
@@ -259,7 +266,10 @@ def crb_rate_boundary(
         Proposition 1 for ``"gaussian"``/``"known"`` and, for ``"superposition"``, the
         batched certified global search :func:`beamopt.superposition.superposition_design`
         (also selected by ``"global"``); one call covers all targets. Any other value
-        (e.g. ``"sdp"``, ``"sca"``) is passed to :func:`beamopt.minimize_crb` point by point.
+        (e.g. ``"sdp"``, ``"sca"``) is passed to :func:`beamopt.minimize_crb` point by point;
+        ``"sca"`` warm-starts each target from the previous point's design (blended
+        with the all-power-to-the-user design until it meets the new target), in
+        addition to its default starts.
     progress : bool
         Show a tqdm bar when solving point by point.
 

@@ -48,7 +48,18 @@ METHODS = ("auto", "closed_form", "sdp", "sca", "global")
 #: Keyword options accepted by each superposition method (through ``options=``).
 _OPTIONS = {
     "global": ("rtol", "n_initial", "max_rounds"),
-    "sca": ("initial_point", "max_iterations", "tolerance", "reduce"),
+    "sca": (
+        "initial_point",
+        "starts",
+        "n_starts",
+        "rng",
+        "max_iterations",
+        "tolerance",
+        "reduce",
+        "certify_gap",
+        "gap_tolerance",
+        "max_bound_solves",
+    ),
     "sdp": ("reduce",),
 }
 #: Methods that solve only the superposition design with SINR targets.
@@ -224,7 +235,9 @@ def minimize_crb(
     options : dict, optional
         Method options. ``"global"`` takes ``rtol``, ``n_initial``, ``max_rounds``
         (:func:`beamopt.superposition_design`); ``"sca"`` takes ``initial_point``,
-        ``max_iterations``, ``tolerance``, ``reduce`` (:func:`beamopt.sca_superposition`);
+        ``starts``, ``n_starts``, ``rng``, ``max_iterations``, ``tolerance``, ``reduce``,
+        ``certify_gap``, ``gap_tolerance``, ``max_bound_solves``
+        (:func:`beamopt.sca_superposition`);
         ``"sdp"`` takes ``reduce`` (default True: solve in span{a, h_1, ..., h_K}, which is
         exact; False solves the full ``n_tx x n_tx`` SDP). Unknown keys are an error.
 
@@ -234,7 +247,8 @@ def minimize_crb(
         ``W`` (per user when ``n_users > 1``), ``Rs``, ``crb``, ``rate``, ``sinr``
         and solver statistics. The global superposition design carries its
         certificate in ``extras`` (``bound_gap``, ``information_upper``,
-        ``crb_lower_bound``, ``rtol``); SCA its CRB per iteration in ``history``.
+        ``crb_lower_bound``, ``rtol``); SCA its CRB per iteration in ``history`` and
+        its certified ``bound_gap`` and ``crb_lower_bound`` in ``extras``.
         A sensing-only closed-form design for several users places the MRT beam
         in the first user's stream (any split is optimal when no user has a target).
 

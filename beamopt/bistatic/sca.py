@@ -39,7 +39,7 @@ import time
 
 import numpy as np
 
-from .._cvxpy_solve import solve_with_fallback
+from .._cvxpy_solve import check_solver, solve_with_fallback
 from .._validation import as_array, check_int, check_positive, check_psd, check_shape_tail
 from ..result import CONVERGED, MAX_ITERATIONS, BeamformingResult
 from . import _frontier as fr
@@ -154,6 +154,7 @@ def sca_superposition(
     """
     start = time.perf_counter()
     check_scenario(scenario)
+    check_solver(solver)
     gamma = snr_targets(snr_min, scenario.n_users)
     max_iterations = check_int(max_iterations, "max_iterations", minimum=1)
     tolerance = check_positive(tolerance, "tolerance")

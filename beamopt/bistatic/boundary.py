@@ -87,7 +87,10 @@ class ParetoFront:
     Rs : ndarray, shape (n, n_tx, n_tx), complex, or None
         Deterministic sample covariance of each point, as ``W``.
     metadata : dict
-        JSON-serialisable description (scenario summary, method, number of draws).
+        JSON-serialisable description (scenario summary, method, number of draws). One
+        draw: the whole scenario under `"scenario"` (rebuilt by
+        [`scenario`][beamopt.ParetoFront.scenario]); averaged over draws of a geometry
+        mapping: `"geometry"` and `"seed"`.
     crb_draws : ndarray, shape (n_draws, n), or None
         Per-draw CRBs of an averaged boundary.
     """
@@ -474,6 +477,7 @@ def average_boundary(
         "n_draws": n_draws,
         "averaging": "mean CRB at fixed rate targets",
         "parameter": PARAMETERS[scheme],
+        **_draw_recipe(scenario, rng),
     }
     return ParetoFront(
         grid,
@@ -485,6 +489,19 @@ def average_boundary(
         metadata=meta,
         crb_draws=crb,
     )
+
+
+def _draw_recipe(scenario, rng) -> dict:
+    """How the draws were made, when it can be written down (geometry mapping, int seed)."""
+    recipe = {}
+    if isinstance(scenario, Mapping):
+        try:
+            recipe["geometry"] = json.loads(json.dumps(dict(scenario)))
+        except (TypeError, ValueError):  # e.g. numpy arrays as values: leave it out
+            pass
+    if rng is None or isinstance(rng, int):
+        recipe["seed"] = rng
+    return recipe
 
 
 def _run_executor(executor, scenarios, args, progress):

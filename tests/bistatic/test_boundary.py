@@ -239,6 +239,12 @@ def test_csv_carries_the_scenario(tmp_path):
     # the rebuilt scenario reproduces the boundary exactly
     again = beamopt.crb_rate_boundary(rebuilt, "superposition", rates=back.rate)
     assert np.array_equal(again.crb, front.crb)
-    avg = beamopt.average_boundary(GEOMETRY, 2, rng=0, n_points=4, progress=False)
+    avg = beamopt.average_boundary(GEOMETRY, 2, rng=7, n_points=4, progress=False)
     with pytest.raises(ValueError, match="no 'scenario'"):
         avg.scenario()
+    # an averaged boundary records how its draws were made, and that recipe repeats it
+    meta = beamopt.ParetoFront.from_csv(avg.to_csv(tmp_path / "avg.csv")).metadata
+    assert meta["geometry"] == GEOMETRY and meta["seed"] == 7
+    redo = beamopt.average_boundary(meta["geometry"], 2, rng=meta["seed"], rates=avg.rate,
+                                    progress=False)  # fmt: skip
+    assert np.array_equal(redo.crb, avg.crb)

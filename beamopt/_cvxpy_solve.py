@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .errors import SolverError
 
-__all__ = ["SolveInfo", "solve_with_fallback", "DEFAULT_SOLVERS"]
+__all__ = ["SolveInfo", "solve_with_fallback", "check_solver", "DEFAULT_SOLVERS"]
 
 #: Back-ends tried in order when the caller names none.
 DEFAULT_SOLVERS = ("CLARABEL", "SCS")
@@ -31,6 +31,25 @@ class SolveInfo:
     @property
     def infeasible(self) -> bool:
         return self.status in _INFEASIBLE
+
+
+def check_solver(solver) -> str | None:
+    """Require ``solver`` to be None or the name of an installed cvxpy solver.
+
+    Checked before any problem is built, so a typo is a [`ValueError`][] naming ``solver``
+    and the allowed values rather than a failed solve. Imports cvxpy only for a name.
+    """
+    if solver is None:
+        return None
+    import cvxpy
+
+    installed = tuple(cvxpy.installed_solvers())
+    if not isinstance(solver, str) or solver.upper() not in installed:
+        raise ValueError(
+            f"solver must be None (Clarabel, then SCS) or an installed cvxpy solver, one of "
+            f"{installed} (any case); got {solver!r}"
+        )
+    return solver
 
 
 def solve_with_fallback(problem, solver=None, solver_options=None) -> SolveInfo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,8 +54,36 @@ def write_csv_rows(path, rows: Sequence[dict]) -> Path:
 
 
 def progress_bar(iterable, enabled: bool, desc: str, total=None):
+    """A tqdm bar over ``iterable`` on a terminal; whole progress lines otherwise.
+
+    Without a terminal (a log file, a pipe, CI) tqdm cannot redraw in place and its
+    carriage returns would run into the next line, so at most about ten complete
+    ``desc: i/n`` lines are written to stderr instead.
+    """
     if not enabled:
         return iterable
+    if not _stderr_is_tty():
+        return _plain_progress(iterable, desc, total)
     from tqdm import tqdm
 
     return tqdm(iterable, desc=desc, total=total, leave=False)
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
+
+
+def _plain_progress(iterable, desc: str, total=None):
+    if total is None:
+        total = len(iterable) if hasattr(iterable, "__len__") else None
+    step = max(1, -(-total // 10)) if total else 1
+    done = 0
+    for item in iterable:
+        yield item
+        done += 1
+        if done % step == 0 or done == total:
+            of = f"/{total}" if total else ""
+            print(f"{desc}: {done}{of}", file=sys.stderr, flush=True)

@@ -13,6 +13,7 @@ import numpy as np
 __all__ = [
     "as_array",
     "check_finite",
+    "check_real",
     "check_positive",
     "check_nonnegative",
     "check_int",
@@ -30,6 +31,11 @@ def as_array(value, name: str, *, dtype=None, ndim=None) -> np.ndarray:
     """Convert ``value`` to an ndarray that is finite (torch tensors accepted)."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch.Tensor without importing torch
         value = value.detach().cpu().numpy()
+    # numpy turns '30' into 30.0 under dtype=float; a string is never a number here
+    if isinstance(value, str | bytes) or (
+        not isinstance(value, np.ndarray) and np.asarray(value).dtype.kind in "USV"
+    ):
+        raise ValueError(f"{name} must be a number or an array of numbers, not text; got {value!r}")
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -61,6 +67,25 @@ def _real_scalar(value, name: str) -> float:
     out = float(arr)
     if not np.isfinite(out):
         raise ValueError(f"{name} must be finite; got {out}")
+    return out
+
+
+def check_real(value, name: str, unit: str, *, lower=None, upper=None) -> float:
+    """Return ``value`` as a float: a real number (not text, not a bool) in ``(lower, upper)``.
+
+    ``unit`` (e.g. ``"dBm"``, ``"m"``, ``"degrees"``) is named in every message; open bounds
+    that are None are not checked.
+    """
+    try:
+        if isinstance(value, bool | np.bool_):
+            raise ValueError
+        out = _real_scalar(value, name)
+    except ValueError:
+        raise ValueError(f"{name} must be a real number in {unit}; got {value!r}") from None
+    if lower is not None and upper is not None and not lower < out < upper:
+        raise ValueError(f"{name} must lie in ({lower:g}, {upper:g}) {unit}; got {out:g}")
+    if lower is not None and upper is None and not out > lower:
+        raise ValueError(f"{name} must be > {lower:g} {unit}; got {out:g}")
     return out
 
 

@@ -26,12 +26,12 @@ SE at higher downlink SNR. ``--quick`` is a seconds-long smoke run.
 from __future__ import annotations
 
 import argparse
+import csv
 from pathlib import Path
 
 import numpy as np
 
 import beamopt
-from beamopt._io import write_csv_rows
 
 EG_SAMPLES = (1, 4, 16, 64)
 METHODS = (
@@ -225,17 +225,25 @@ def run(args) -> list[dict]:
     return rows
 
 
+# Each method its own colour, line style and hollow marker: several curves lie within a
+# fraction of a bit/s/Hz of each other and must stay visible under one another.
 _STYLES = {
-    "perfect_csi": dict(color="k", ls="--"),
-    "manifold": dict(color="tab:green", lw=2.2, marker="o"),
-    "eg_exact": dict(color="tab:blue", ls=":", lw=2),
-    "cme": dict(color="tab:red", lw=2, marker="s"),
+    "perfect_csi": dict(color="k", ls="--", lw=1.2),
+    "manifold": dict(color="tab:green", lw=2.5, marker="o", ms=8),
+    "eg_exact": dict(color="tab:blue", ls=":", lw=2, marker="x", ms=7),
+    "cme": dict(color="tab:red", lw=1.8, marker="s", ms=7),
     "pilot_free": dict(color="0.5", ls="-."),
     **{
-        f"eg_{n}": dict(color=c, marker=".")
-        for n, c in zip(EG_SAMPLES, ["#c6dbef", "#6baed6", "#2171b5", "#08306b"])
+        f"eg_{n}": dict(color=c, ls=ls, marker=m, ms=6)
+        for n, c, ls, m in zip(
+            EG_SAMPLES,
+            ["#9ecae1", "#6baed6", "#2171b5", "#08306b"],
+            ["-", "--", "-.", (0, (5, 1))],
+            ["v", "^", "<", ">"],
+        )
     },
 }
+_HOLLOW = {"markerfacecolor": "none", "markeredgewidth": 1.3}
 
 
 def _decorate(ax, rows, ylabel):
@@ -259,6 +267,7 @@ def plot_jensen_gap(rows, ax=None):
             [r["se_mean"] for r in sel],
             label=LABELS[name],
             **_STYLES[name],
+            **_HOLLOW,
         )
     _decorate(ax, rows, "spectral efficiency (bit/s/Hz)")
     ax.set_title("Jensen gap of plug-in precoding (exact GMM posteriors)")
@@ -283,6 +292,7 @@ def plot_gain_over_cme(rows, ax=None):
             capsize=2,
             label=LABELS[name],
             **_STYLES[name],
+            **_HOLLOW,
         )
     ax.axhline(0.0, color="tab:red", lw=1.5)
     _decorate(ax, rows, "SE gain over CME / SVD (bit/s/Hz)")
@@ -354,7 +364,10 @@ def main(argv=None) -> list[dict]:
     rows = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"jensen_gap_{args.sweep}"
-    write_csv_rows(args.out / f"{stem}.csv", rows)
+    with (args.out / f"{stem}.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     fig, (ax_se, ax_gain) = plt.subplots(1, 2, figsize=(14, 5))
     plot_jensen_gap(rows, ax=ax_se)
     plot_gain_over_cme(rows, ax=ax_gain)

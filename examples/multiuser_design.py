@@ -12,12 +12,12 @@ point where the targets become jointly infeasible. Writes
 from __future__ import annotations
 
 import argparse
+import csv
 from pathlib import Path
 
 import numpy as np
 
 import beamopt
-from beamopt._io import write_csv_rows
 
 
 def sweep(scenario, snr_db):
@@ -48,7 +48,11 @@ def main(argv=None):
     rows = sweep(sc, snr_db)
     mrt = beamopt.minimize_crb(sc).crb
 
-    write_csv_rows(args.out / "multiuser_design.csv", rows)  # atomic: never half-written
+    args.out.mkdir(parents=True, exist_ok=True)
+    with (args.out / "multiuser_design.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
     import matplotlib
 

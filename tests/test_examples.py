@@ -8,6 +8,7 @@ import sys
 import pytest
 
 EXAMPLES = {
+    "examples/crb_rate_boundary.py": ["crb_rate_boundary.png"],
     "examples/multiuser_design.py": ["multiuser_design.csv", "multiuser_design.png"],
 }
 

@@ -22,6 +22,12 @@ def snr_targets(snr_min, n_users: int) -> np.ndarray | None:
         return None
     if type(snr_min) is float and 0.0 <= snr_min < np.inf:  # fast path for the common case
         return np.full(n_users, snr_min)
+    raw = snr_min if isinstance(snr_min, np.ndarray) else np.asarray(snr_min)
+    if isinstance(snr_min, bool) or raw.dtype.kind in "bUSV":
+        raise ValueError(
+            "snr_min must be a linear SINR target (a real number >= 0, not in dB), or one "
+            f"per user; got {snr_min!r}"
+        )
     gamma = as_array(snr_min, "snr_min", dtype=float, ndim=(0, 1))
     if gamma.ndim == 1 and gamma.shape != (n_users,):
         raise ValueError(f"snr_min must be a scalar or have shape ({n_users},); got {gamma.shape}")

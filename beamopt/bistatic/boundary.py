@@ -35,6 +35,7 @@ import numpy as np
 from .._io import csv_text, progress_bar, write_atomic
 from .._validation import as_array, as_generator, check_choice, check_int
 from ..errors import InfeasibleError
+from ._labels import front_name
 from ._sca_starts import warm_start
 from .closed_form import gaussian_isac_beamformer
 from .comm import communication_rate
@@ -57,6 +58,8 @@ SCHEMES = ("optimal", "time_switching", "power_splitting")
 #: What ``ParetoFront.parameter`` holds for each scheme.
 PARAMETERS = {"optimal": "snr_min", "time_switching": "fraction", "power_splitting": "comm_power"}
 _CSV_MAGIC = "beamopt ParetoFront"
+# every scheme, "optimal" included, traces the least CRB against one user's rate
+_ONE_RATE_AXIS = "a CRB-rate boundary (its rate axis is one user's rate)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +88,10 @@ class ParetoFront:
     Rs : ndarray, shape (n, n_tx, n_tx), complex, or None
         Deterministic sample covariance of each point, as ``W``.
     metadata : dict
-        JSON-serialisable description (scenario summary, method, number of draws).
+        JSON-serialisable description (scenario summary, method, number of draws). One
+        draw: the whole scenario under `"scenario"` (rebuilt by
+        [`scenario`][beamopt.ParetoFront.scenario]); averaged over draws of a geometry
+        mapping: `"geometry"` and `"seed"`.
     crb_draws : ndarray, shape (n_draws, n), or None
         Per-draw CRBs of an averaged boundary.
     """
@@ -115,8 +121,26 @@ class ParetoFront:
 
     @property
     def label(self) -> str:
-        """Legend label, e.g. ``"gaussian, optimal"``."""
-        return f"{self.signal}, {self.scheme.replace('_', ' ')}"
+        """Legend label in words, e.g. `"Gaussian + deterministic, time switching"`."""
+        return front_name(self.signal, self.scheme)
+
+    def scenario(self) -> BistaticScenario:
+        """The scenario of a single-draw boundary, rebuilt from `metadata["scenario"]`.
+
+        Works on boundaries read back by [`from_csv`][beamopt.ParetoFront.from_csv] too.
+
+        Raises
+        ------
+        ValueError
+            If the metadata holds no scenario (averaged boundaries, old CSV files).
+        """
+        data = self.metadata.get("scenario")
+        if data is None:
+            raise ValueError(
+                "this ParetoFront's metadata holds no 'scenario' (averaged boundaries "
+                "and CSV files from older versions do not carry one)"
+            )
+        return BistaticScenario.from_dict(data)
 
     def crb_at(self, rate) -> np.ndarray:
         r"""CRB at other rates by linear interpolation of :math:`\log\mathrm{CRB}` in rate.
@@ -175,10 +199,36 @@ class ParetoFront:
 
 
 # ----------------------------------------------------------------------------- one draw
-def _rate_grid(scenario, n_points, rates) -> np.ndarray:
+#: Default rate-grid spacings: "knee" is dense near the largest rate, "even" is linspace.
+SPACINGS = ("knee", "even")
+#: Closest knee-grid distance below R_max, relative to the first one (d_1).
+_KNEE_DEPTH = 1e-4
+
+
+def _default_rates(top: float, n_points, spacing: str) -> np.ndarray:
+    r"""`n_points` rate targets from 0 to `top` (both included), ascending.
+
+    Near $R_{\max}$ the least CRB grows like $1/(R_{\max} - r)$, so `"knee"` puts half the
+    targets evenly on $[0, R_{\max} - d_1)$ and the other half at geometrically shrinking
+    distances $d_1 \dots 10^{-4} d_1$ below $R_{\max}$ (then $R_{\max}$ itself), with $d_1$
+    chosen so that both halves meet with the same step.
+    """
+    n = check_int(n_points, "n_points", minimum=2)
+    check_choice(spacing, "spacing", SPACINGS)
+    if spacing == "even" or n < 6:
+        return np.linspace(0.0, top, n)
+    n_lin = n // 2
+    n_geo = n - n_lin - 1
+    q = _KNEE_DEPTH ** (1.0 / (n_geo - 1))
+    d1 = top / (1.0 + n_lin * (1.0 - q))
+    linear = np.linspace(0.0, top - d1, n_lin, endpoint=False)
+    knee = top - d1 * q ** np.arange(n_geo)
+    return np.concatenate([linear, knee, [top]])
+
+
+def _rate_grid(scenario, n_points, rates, spacing="knee") -> np.ndarray:
     if rates is None:
-        n_points = check_int(n_points, "n_points", minimum=2)
-        return np.linspace(0.0, max_rate(scenario), n_points)
+        return _default_rates(max_rate(scenario), n_points, spacing)
     r = as_array(rates, "rates", dtype=float, ndim=1)
     if r.size == 0 or np.any(np.diff(r) < 0):
         raise ValueError("rates must be a non-empty, non-decreasing 1-D array (bit/s/Hz)")
@@ -232,6 +282,8 @@ def _scenario_summary(sc: BistaticScenario) -> dict:
         "sensing_snr_db": float(10 * np.log10(sc.sensing_snr)),
         "max_rate": max_rate(sc),
         "n_symbols": sc.n_symbols,
+        # everything needed to rebuild the scenario (angles, alpha, noise, channel)
+        "scenario": sc.to_dict(),
     }
 
 
@@ -244,6 +296,7 @@ def crb_rate_boundary(
     rates=None,
     method: str = "auto",
     progress: bool = False,
+    spacing: str = "knee",
 ) -> ParetoFront:
     r"""CRB-rate boundary of one single-user scenario.
 
@@ -257,8 +310,9 @@ def crb_rate_boundary(
         ``"optimal"`` minimises the CRB over all designs; the others are the benchmarks of
         :mod:`beamopt.schemes`.
     n_points : int
-        Number of rate targets, evenly spaced on :math:`[0, R_{\max}]` with
-        :math:`R_{\max} = \log_2(1 + P\|h\|^2/\sigma_c^2)`; ignored when ``rates`` is given.
+        Number of rate targets on $[0, R_{\max}]$ with
+        $R_{\max} = \log_2(1 + P\|h\|^2/\sigma_c^2)$, spaced as `spacing` says; ignored
+        when `rates` is given.
     rates : array_like, shape (n,), optional
         Explicit non-decreasing rate targets in :math:`[0, R_{\max}]`, bit/s/Hz.
     method : str
@@ -272,6 +326,11 @@ def crb_rate_boundary(
         addition to its default starts.
     progress : bool
         Show a tqdm bar when solving point by point.
+    spacing : {"knee", "even"}
+        Default rate targets: `"knee"` (default) puts half of them evenly on the flat part
+        and half at geometrically shrinking distances below $R_{\max}$ (down to about
+        $10^{-5} R_{\max}$), where the CRB rises like $1/(R_{\max} - r)$, so the knee is
+        drawn smoothly; `"even"` spaces them evenly. Both include $0$ and $R_{\max}$.
 
     Returns
     -------
@@ -292,10 +351,10 @@ def crb_rate_boundary(
     >>> bool(np.all(np.diff(front.crb) >= 0))
     True
     """
-    sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
+    sc = check_scenario(scenario, single_user=_ONE_RATE_AXIS)
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
     check_choice(scheme, "scheme", SCHEMES)
-    r = _rate_grid(sc, n_points, rates)
+    r = _rate_grid(sc, n_points, rates, spacing)
     if scheme == "optimal":
         crb, achieved, parameter, W, Rs = _optimal(sc, r, signal, method, progress)
     else:
@@ -343,6 +402,7 @@ def average_boundary(
     method: str = "auto",
     executor: Executor | None = None,
     progress: bool = True,
+    spacing: str = "even",
 ) -> ParetoFront:
     r"""CRB-rate boundary averaged over random channel draws, at fixed rate targets.
 
@@ -379,6 +439,9 @@ def average_boundary(
         them serially in this process.
     progress : bool
         Show a tqdm progress bar over the draws.
+    spacing : {"even", "knee"}
+        Default rate targets, as in [`crb_rate_boundary`][beamopt.crb_rate_boundary]
+        (`"even"` by default here; the CLI asks for `"knee"`).
 
     Returns
     -------
@@ -396,12 +459,12 @@ def average_boundary(
     check_choice(scheme, "scheme", SCHEMES)
     factory = _factory(scenario)
     scenarios = [
-        check_scenario(factory(g), single_user="the CRB-rate benchmarks")
+        check_scenario(factory(g), single_user=_ONE_RATE_AXIS)
         for g in as_generator(rng).spawn(n_draws)
     ]
     top = min(max_rate(sc) for sc in scenarios)
     if rates is None:
-        grid = np.linspace(0.0, top, check_int(n_points, "n_points", minimum=2))
+        grid = _default_rates(top, n_points, spacing)
     else:
         grid = _rate_grid(scenarios[0], n_points, rates)
         if grid[-1] > top * (1 + 1e-12):
@@ -424,6 +487,7 @@ def average_boundary(
         "n_draws": n_draws,
         "averaging": "mean CRB at fixed rate targets",
         "parameter": PARAMETERS[scheme],
+        **_draw_recipe(scenario, rng),
     }
     return ParetoFront(
         grid,
@@ -435,6 +499,19 @@ def average_boundary(
         metadata=meta,
         crb_draws=crb,
     )
+
+
+def _draw_recipe(scenario, rng) -> dict:
+    """How the draws were made, when it can be written down (geometry mapping, int seed)."""
+    recipe = {}
+    if isinstance(scenario, Mapping):
+        try:
+            recipe["geometry"] = json.loads(json.dumps(dict(scenario)))
+        except (TypeError, ValueError):  # e.g. numpy arrays as values: leave it out
+            pass
+    if rng is None or isinstance(rng, int):
+        recipe["seed"] = rng
+    return recipe
 
 
 def _run_executor(executor, scenarios, args, progress):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_array, check_psd, check_shape_tail
-from .scenario import BistaticScenario
+from .scenario import BistaticScenario, check_scenario
 
 __all__ = ["communication_sinr", "communication_rate", "sinr_unchecked"]
 
@@ -42,7 +42,7 @@ def communication_sinr(scenario: BistaticScenario, W, Rs=None):
     -------
     float or ndarray, shape (...) for one user, (..., n_users) for several
     """
-    H = scenario.channels
+    H = check_scenario(scenario).channels
     K = scenario.n_users
     W = as_array(W, "W", dtype=complex)
     if K > 1:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_covariance
-from .scenario import BistaticScenario
+from .scenario import BistaticScenario, check_scenario
 
 __all__ = ["crb_doa", "crb_from_gains", "fisher_information", "doa_information", "beam_gains"]
 
@@ -60,7 +60,7 @@ def beam_gains(scenario: BistaticScenario, W, Rs=None) -> tuple[np.ndarray, np.n
         Real, non-negative; ``cS`` is zero when ``Rs`` is None. Leading axes of
         ``W`` and ``Rs`` broadcast against each other.
     """
-    a = scenario.a
+    a = check_scenario(scenario).a
     W = as_covariance(W, "W", scenario.n_tx)
     cW = np.einsum("i,...ij,j->...", a.conj(), W, a).real
     if Rs is None:

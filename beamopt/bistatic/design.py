@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 
+from .._cvxpy_solve import check_solver
 from .._validation import check_choice
 from ..result import MAX_ITERATIONS, OPTIMAL, BeamformingResult
 from . import _sdp
@@ -273,6 +274,7 @@ def minimize_crb(
     check_scenario(scenario)
     check_choice(signal, "signal", SIGNALS)
     check_choice(method, "method", METHODS)
+    check_solver(solver)
     gamma = snr_targets(snr_min, scenario.n_users)
     sensing_only = gamma is None or not np.any(gamma > 0)
     if method in _SUPERPOSITION_METHODS and signal != "superposition":

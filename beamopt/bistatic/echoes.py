@@ -184,6 +184,14 @@ class DoaMseResult:
         """Number of Monte Carlo trials."""
         return len(self.estimates)
 
+    def __repr__(self) -> str:
+        # the estimates can be thousands of numbers: summarise them, never dump them
+        return (
+            f"DoaMseResult(mse={self.mse:.4g}, crb={self.crb:.4g}, ratio={self.ratio:.4g}, "
+            f"bias={self.bias:.3g}, std_error={self.std_error:.3g}, "
+            f"n_trials={self.n_trials}, method={self.method!r})"
+        )
+
 
 def doa_mse(
     scenario: BistaticScenario,

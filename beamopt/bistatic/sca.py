@@ -49,7 +49,7 @@ import time
 
 import numpy as np
 
-from .._cvxpy_solve import solve_with_fallback
+from .._cvxpy_solve import check_solver, solve_with_fallback
 from .._validation import (
     as_array,
     as_generator,
@@ -307,6 +307,7 @@ def sca_superposition(
     """
     start = time.perf_counter()
     check_scenario(scenario)
+    check_solver(solver)
     gamma = snr_targets(snr_min, scenario.n_users)
     max_iterations = check_int(max_iterations, "max_iterations", minimum=1)
     tolerance = check_positive(tolerance, "tolerance")

@@ -10,12 +10,20 @@ a(\phi)^H`.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from .._validation import as_array, as_generator, check_int, check_positive, readonly
+from .._validation import (
+    as_array,
+    as_generator,
+    check_int,
+    check_positive,
+    check_real,
+    readonly,
+)
 from ..arrays import steering_vector, steering_vector_derivative
 from ..units import dbm_to_watt
 from .channels import path_loss, rician_channel
@@ -181,25 +189,89 @@ class BistaticScenario:
         channel is Rician (:func:`beamopt.rician_channel`) with a LoS steering
         component toward ``user_angle_deg``. Pass an array of user angles
         (and optionally distances) for several users.
+
+        Every argument is checked here and a bad one is named with its unit: angles in
+        degrees (target angles in $(-90, 90)$, user angles in $[-90, 90]$), distances in
+        metres ($> 0$), powers in dBm (real numbers; text such as `"30"` is refused).
         """
-        angles = np.deg2rad(np.asarray(user_angle_deg, dtype=float))
-        gain = path_loss(np.broadcast_to(np.asarray(d_bs_user, float), angles.shape), exponent_comm)
+        dod = check_real(dod_deg, "dod_deg", "degrees", lower=-90, upper=90)
+        doa = check_real(doa_deg, "doa_deg", "degrees", lower=-90, upper=90)
+        user_deg = as_array(user_angle_deg, "user_angle_deg (degrees)", dtype=float, ndim=(0, 1))
+        if np.any(np.abs(user_deg) > 90):
+            raise ValueError(f"user_angle_deg must lie in [-90, 90] degrees; got {user_deg}")
+        distances = {
+            name: check_real(value, name, "m", lower=0)
+            for name, value in (("d_bs_target", d_bs_target), ("d_target_rx", d_target_rx))
+        }
+        d_user = as_array(d_bs_user, "d_bs_user (m)", dtype=float, ndim=(0, 1))
+        if np.any(d_user <= 0):
+            raise ValueError(f"d_bs_user must be > 0 m; got {d_user}")
+        powers = {
+            name: check_real(value, name, "dBm")
+            for name, value in (
+                ("power_dbm", power_dbm),
+                ("noise_dbm", noise_dbm),
+                ("comm_noise_dbm", comm_noise_dbm),
+            )
+        }
+        exponents = {"exponent_sensing": exponent_sensing, "exponent_comm": exponent_comm}
+        for name, value in exponents.items():
+            check_real(value, name, "(path-loss exponent, unitless)", lower=0)
+        if isinstance(reflection, bool | str | bytes) or not isinstance(reflection, numbers.Number):
+            raise ValueError(f"reflection must be a (complex) number; got {reflection!r}")
+        angles = np.deg2rad(user_deg)
+        gain = path_loss(np.broadcast_to(d_user, angles.shape), exponent_comm)
         h = rician_channel(n_tx, angles, k_factor=k_factor, gain=gain, rng=as_generator(rng))
         alpha = complex(reflection) * np.sqrt(
-            path_loss(d_bs_target, exponent_sensing) * path_loss(d_target_rx, exponent_sensing)
+            path_loss(distances["d_bs_target"], exponent_sensing)
+            * path_loss(distances["d_target_rx"], exponent_sensing)
         )
         return cls(
             n_tx=n_tx,
             n_rx=n_rx,
-            dod=np.deg2rad(dod_deg),
-            doa=np.deg2rad(doa_deg),
+            dod=np.deg2rad(dod),
+            doa=np.deg2rad(doa),
             alpha=alpha,
-            noise_power=float(dbm_to_watt(noise_dbm)),
+            noise_power=float(dbm_to_watt(powers["noise_dbm"])),
             n_symbols=n_symbols,
-            power=float(dbm_to_watt(power_dbm)),
+            power=float(dbm_to_watt(powers["power_dbm"])),
             channel=h,
-            comm_noise_power=float(dbm_to_watt(comm_noise_dbm)),
+            comm_noise_power=float(dbm_to_watt(powers["comm_noise_dbm"])),
         )
+
+    def to_dict(self) -> dict:
+        """Every field as JSON-serialisable numbers (complex values as `[re, im]` pairs).
+
+        [`from_dict`][beamopt.BistaticScenario.from_dict] rebuilds an equal scenario; JSON
+        keeps doubles exactly, so the round trip through a CSV header is exact.
+        """
+        h = self.channel
+        return {
+            "n_tx": self.n_tx,
+            "n_rx": self.n_rx,
+            "dod": self.dod,
+            "doa": self.doa,
+            "alpha": [self.alpha.real, self.alpha.imag],
+            "noise_power": self.noise_power,
+            "n_symbols": self.n_symbols,
+            "power": self.power,
+            "channel": {"real": h.real.tolist(), "imag": h.imag.tolist()},
+            "comm_noise_power": self.comm_noise_power,
+        }
+
+    @classmethod
+    def from_dict(cls, data) -> BistaticScenario:
+        """Rebuild a scenario from [`to_dict`][beamopt.BistaticScenario.to_dict]'s output."""
+        try:
+            d = dict(data)
+            re, im = d.pop("alpha")
+            ch = d.pop("channel")
+            channel = np.asarray(ch["real"], dtype=float) + 1j * np.asarray(ch["imag"], dtype=float)
+            return cls(alpha=complex(re, im), channel=channel, **d)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(
+                f"data is not a BistaticScenario.to_dict() mapping ({type(exc).__name__}: {exc})"
+            ) from exc
 
     @classmethod
     def default(cls, **overrides) -> BistaticScenario:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import write_atomic
+from ..bistatic._labels import signal_name
 from ..bistatic.boundary import average_boundary, crb_rate_boundary
 from ..bistatic.scenario import BistaticScenario
 from ..bistatic.schemes import BOUNDARY_SIGNALS
@@ -124,6 +125,7 @@ def _front(cfg, signal: str, scheme: str, progress: bool, executor):
         method=method,
         executor=executor,
         progress=progress,
+        spacing="knee",
     )
 
 
@@ -150,7 +152,7 @@ def _boundary(cfg, out, progress):
 def _schemes(cfg, out, progress):
     pairs = [(cfg["signal"], s, s) for s in ("optimal", "time_switching", "power_splitting")]
     fronts, names = _fronts(cfg, pairs, progress)
-    title = f"CRB-rate boundary per scheme ({cfg['signal']})"
+    title = f"CRB-rate boundary per scheme: {signal_name(cfg['signal'])}"
     return _front_outputs(out, "schemes", fronts, names, title)
 
 
@@ -184,11 +186,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_out(out: Path) -> str | None:
+    """Why ``--out`` cannot be the output folder (None when it can), checked before computing."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if p.is_dir():
+                break
+            if p == out:
+                return f"--out {str(out)!r} is an existing file; give a folder (created if missing)"
+            return f"--out {str(out)!r} lies under {str(p)!r}, an existing file, not a folder"
+    return None
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit status.
 
-    0: success; 1: the requested computation is not available in this installation;
-    2: invalid command line or config (argparse exits with 2 itself).
+    0: success; 1: the requested computation is not available in this installation
+    (infeasible targets or a failed solve); 2: invalid command line, config or `--out`
+    (argparse exits with 2 itself), or an output file that cannot be written.
 
     Parameters
     ----------
@@ -201,6 +216,10 @@ def main(argv=None) -> int:
     except ConfigError as exc:
         print(f"beamopt: error: {exc}", file=sys.stderr)
         return 2
+    problem = _check_out(Path(args.out))
+    if problem is not None:
+        print(f"beamopt: error: {problem}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     handler = SUBCOMMANDS[args.command][0]
     try:
@@ -208,6 +227,10 @@ def main(argv=None) -> int:
     except (InfeasibleError, SolverError) as exc:  # the scenario, not the program, is at fault
         print(f"beamopt: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # e.g. a read-only folder: one line, not a traceback
+        where = f" {exc.filename!r}" if exc.filename else ""
+        print(f"beamopt: error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     for path in paths:
         print(f"wrote {path}")
     print(f"{args.command}: done in {time.perf_counter() - start:.1f} s")

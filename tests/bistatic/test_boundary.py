@@ -191,3 +191,60 @@ def test_per_point_sca_boundary_is_no_better_than_global():
     sca = beamopt.crb_rate_boundary(sc, "superposition", rates=rates, method="sca")
     assert np.all(best.crb <= sca.crb * (1 + 1e-6))
     assert sca.crb == pytest.approx(best.crb, rel=1e-2)  # SCA is local but close here
+
+
+# ------------------------------------------------------------------ rate grid and CSV
+def test_default_grid_draws_the_knee_smoothly():
+    """Near R_max the least CRB rises like 1/(R_max - r); the knee grid follows it."""
+    sc = beamopt.BistaticScenario.default()
+    top = beamopt.max_rate(sc)
+    knee = beamopt.crb_rate_boundary(sc, "superposition", n_points=50)
+    even = beamopt.crb_rate_boundary(sc, "superposition", n_points=50, spacing="even")
+    assert even.rate == pytest.approx(np.linspace(0, top, 50))
+    assert knee.rate[0] == 0 and knee.rate[-1] == top and np.all(np.diff(knee.rate) > 0)
+    steps = np.diff(knee.rate)
+    # even steps on the flat part, geometric ones toward R_max, meeting without a jump
+    assert steps[:26] == pytest.approx(np.full(26, steps[0]), rel=1e-9)
+    ratios = steps[26:-1] / steps[25:-2]
+    assert ratios == pytest.approx(np.full(ratios.size, ratios[0]), rel=1e-6)
+    assert ratios[0] < 1
+    assert top - knee.rate[-2] == pytest.approx(1e-4 * (top - knee.rate[25]), rel=1e-6)
+
+    # the knee of a figure (2 to 1000 times the flat start) gets many points, not two or three
+    def in_knee(front):
+        return int(np.sum((front.crb > 2 * front.crb[0]) & (front.crb < 1e3 * front.crb[0])))
+
+    assert in_knee(knee) >= 10 and in_knee(even) <= 3
+    # and up to the last target before R_max the curve climbs in small steps
+    assert np.max(np.diff(np.log10(knee.crb[:-1]))) < 0.6
+
+
+def test_spacing_checked_and_explicit_rates_kept():
+    sc = _scenario()
+    with pytest.raises(ValueError, match="spacing"):
+        beamopt.crb_rate_boundary(sc, spacing="log")
+    rates = np.linspace(0, beamopt.max_rate(sc), 5)
+    assert np.array_equal(beamopt.crb_rate_boundary(sc, rates=rates, spacing="knee").rate, rates)
+
+
+def test_csv_carries_the_scenario(tmp_path):
+    sc = _scenario(seed=4)
+    front = beamopt.crb_rate_boundary(sc, "superposition", n_points=8)
+    back = beamopt.ParetoFront.from_csv(front.to_csv(tmp_path / "f.csv"))
+    rebuilt = back.scenario()
+    for name in ("n_tx", "n_rx", "dod", "doa", "alpha", "noise_power", "n_symbols", "power",
+                 "comm_noise_power"):  # fmt: skip
+        assert getattr(rebuilt, name) == getattr(sc, name), name
+    assert np.array_equal(rebuilt.channel, sc.channel)
+    # the rebuilt scenario reproduces the boundary exactly
+    again = beamopt.crb_rate_boundary(rebuilt, "superposition", rates=back.rate)
+    assert np.array_equal(again.crb, front.crb)
+    avg = beamopt.average_boundary(GEOMETRY, 2, rng=7, n_points=4, progress=False)
+    with pytest.raises(ValueError, match="no 'scenario'"):
+        avg.scenario()
+    # an averaged boundary records how its draws were made, and that recipe repeats it
+    meta = beamopt.ParetoFront.from_csv(avg.to_csv(tmp_path / "avg.csv")).metadata
+    assert meta["geometry"] == GEOMETRY and meta["seed"] == 7
+    redo = beamopt.average_boundary(meta["geometry"], 2, rng=meta["seed"], rates=avg.rate,
+                                    progress=False)  # fmt: skip
+    assert np.array_equal(redo.crb, avg.crb)

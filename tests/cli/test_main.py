@@ -191,5 +191,32 @@ def test_docs_and_example_config_cover_every_key():
 
 def test_example_script_runs(tmp_path, capsys):
     mod = runpy.run_path(str(ROOT / "examples" / "crb_rate_boundary.py"))
-    path = mod["main"](str(tmp_path))
+    path = mod["main"](["--out", str(tmp_path), "--quick"])
     assert path.exists() and "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_out_naming_a_file_fails_before_computing(tmp_path, capsys, monkeypatch, nested):
+    existing = tmp_path / "results.png"
+    existing.write_bytes(b"keep me")
+    out = existing / "sub" if nested else existing
+
+    def must_not_run(*args):
+        raise AssertionError("the computation ran before --out was checked")
+
+    monkeypatch.setitem(SUBCOMMANDS, "boundary", (must_not_run, "x"))
+    assert main(["boundary", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("beamopt: error: --out ")
+    assert "existing file" in err and str(existing) in err
+    assert existing.read_bytes() == b"keep me"
+
+
+def test_unwritable_output_is_one_line(tiny, tmp_path, capsys, monkeypatch):
+    def refuse(*args):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "x.png"))
+
+    monkeypatch.setitem(SUBCOMMANDS, "boundary", (refuse, "x"))
+    assert main(["boundary", "--config", str(tiny), "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"beamopt: error: cannot write '{tmp_path / 'x.png'}': Permission denied\n"

@@ -73,9 +73,9 @@ class ModelDrivenISAC(torch.nn.Module):
         if D.shape[1] != grid.size:
             raise ValueError(f"dictionary must have {grid.size} columns; got {D.shape[1]}")
         self.energy = check_positive(energy, "energy")
-        self.A_re = torch.nn.Parameter(torch.as_tensor(D.real, dtype=dtype))
-        self.A_im = torch.nn.Parameter(torch.as_tensor(D.imag, dtype=dtype))
-        self.register_buffer("grid", torch.as_tensor(grid, dtype=dtype))
+        self.A_re = torch.nn.Parameter(torch.tensor(np.array(D.real), dtype=dtype))
+        self.A_im = torch.nn.Parameter(torch.tensor(np.array(D.imag), dtype=dtype))
+        self.register_buffer("grid", torch.tensor(np.array(grid), dtype=dtype))
 
     @property
     def A(self):
@@ -98,7 +98,7 @@ class ModelDrivenISAC(torch.nn.Module):
 
 @dataclass(frozen=True, kw_only=True)
 class LearnedDictionary(SolverResult):
-    """Outcome of [`train_model_driven`][beamopt.beampattern.train_model_driven].
+    """Outcome of [`train_model_driven`][beamopt.beampattern.learning.train_model_driven].
 
     Attributes
     ----------

@@ -1,6 +1,6 @@
 """Figures of beampatterns and ISAC trade-off curves.
 
-Like [`beamopt.plots`](../plots.md), every function takes ``ax=None`` (a new figure when
+Like the figures of `beamopt.plots`, every function takes ``ax=None`` (a new figure when
 omitted), draws and returns the Axes; none saves files; matplotlib is imported inside.
 """
 
@@ -81,7 +81,8 @@ def plot_isac_tradeoff(tradeoff, ax=None, *, metric: str = "p_md", **kwargs):
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots()
-    ax.plot(tradeoff.ser, getattr(tradeoff, metric), "o-", label=tradeoff.label or None, **kwargs)
+    kwargs = {"marker": "o", "linestyle": "-", **kwargs}
+    ax.plot(tradeoff.ser, getattr(tradeoff, metric), label=tradeoff.label or None, **kwargs)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("symbol error rate")

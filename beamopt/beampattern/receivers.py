@@ -95,7 +95,7 @@ class SensingReceiver:
 
         With ``soft=True`` the angle estimate is the soft-argmax of eq. (13),
         $\hat\theta = \operatorname{softmax}(|A^H y|)^\top \theta_{grid}$ over the sector
-        (what [`train_model_driven`][beamopt.beampattern.train_model_driven] optimises);
+        (what [`train_model_driven`][beamopt.beampattern.learning.train_model_driven] optimises);
         otherwise the grid angle of the largest $|a_i^H y|$. Detection uses the maximum either way.
         """
         lo, hi = np.deg2rad(check_sector(sector_deg))

@@ -12,7 +12,9 @@ learning rate 1e-3; the CPU-sized default is much smaller with a larger rate). W
 ``e2e_isac.csv`` / ``e2e_isac.png`` (missed detection and angle RMSE vs SER over rho) and
 ``e2e_calibration.csv`` / ``e2e_calibration.png`` (correlation of the learned dictionary
 columns with the true impaired steering vectors). The neural-network autoencoder baseline
-of the paper's Table I is not implemented.
+of the paper's Table I is trained once per ``--nn-omegas`` value (the paper retrains for every
+omega_r) at each ``--nn-complexity`` level ("full": N = 1024, "limited": N = 21) for
+``--nn-iterations`` Adam steps per training step.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ from beamopt.beampattern import (
     impaired_positions,
     isac_tradeoff,
     ls_beam,
+    neural_isac_tradeoff,
     plot_isac_tradeoff,
     steering_matrix,
     train_model_driven,
+    train_neural_isac,
 )
 
 K, COMM = 16, (30.0, 50.0)
@@ -57,16 +61,30 @@ def main(argv=None):
     parser.add_argument("--n-grid", type=int, default=156, help="grid size (paper: 500 or 156)")
     parser.add_argument("--samples", type=int, default=20_000, help="Monte Carlo draws per rho")
     parser.add_argument("--seed", type=int, default=1, help="seed of the impairment realisation")
+    parser.add_argument("--nn-iterations", type=int, default=500, help="Adam steps per NN step")
+    parser.add_argument("--nn-lr", type=float, default=3e-3)
+    parser.add_argument("--nn-omegas", type=float, nargs="+", default=[0.0, 0.01, 0.1, 0.4, 1.0])
+    parser.add_argument("--nn-complexity", nargs="+", default=["limited", "full"],
+                        choices=["limited", "full"])  # fmt: skip
+    parser.add_argument("--device", default="auto", help="torch device for the learning")
     parser.add_argument("--quick", action="store_true", help="tiny run (for the tests)")
     args = parser.parse_args(argv)
     if args.quick:
         args.iterations, args.batch, args.samples = 20, 64, 500
+        args.nn_iterations, args.nn_omegas, args.nn_complexity = 5, [0.0, 1.0], ["limited"]
 
     arrays = {"ideal": ideal_positions(K), "impaired": impaired_positions(K, rng=args.seed)}
     rows, curves, calib = [], [], []
     for name, true_pos in arrays.items():
         res = train_model_driven(true_pos, n_grid=args.n_grid, n_iterations=args.iterations,
-                                 batch_size=args.batch, learning_rate=args.lr, rng=0)  # fmt: skip
+                                 batch_size=args.batch, learning_rate=args.lr, rng=0,
+                                 device=args.device)  # fmt: skip
+        nets = {
+            c: [train_neural_isac(true_pos, w, complexity=c, n_iterations=args.nn_iterations,
+                                  batch_size=args.batch, learning_rate=args.nn_lr, rng=0,
+                                  device=args.device) for w in args.nn_omegas]
+            for c in args.nn_complexity
+        }  # fmt: skip
         print(f"{name}: loss {res.history[:10].mean():.3e} -> {res.objective:.3e} "
               f"({res.solve_time:.0f} s)")  # fmt: skip
         grid = res.grid
@@ -79,8 +97,11 @@ def main(argv=None):
             learned = evaluate(res.dictionary, grid,
                                SensingReceiver.from_dictionary(res.dictionary, grid, sector),
                                true_pos, sector, "model-driven", args.samples, 7)  # fmt: skip
-            curves.append((f"{name} array, target in {sector}", base, learned))
-            for t in (base, learned):
+            nn = [neural_isac_tradeoff(r, true_pos, sector, n_samples=args.samples,
+                                       n_threshold=4 * args.samples, rng=7, label=f"NN ({c})")
+                  for c, r in nets.items()]  # fmt: skip
+            curves.append((f"{name} array, target in {sector}", base, learned, *nn))
+            for t in (base, learned, *nn):
                 for r in t.rows():
                     rows.append({"array": name, "sector": f"{sector[0]:g}..{sector[1]:g}", **r})
                 print(f"  {sector} {t.label:13s} rho=1: P_md {t.p_md[-1]:.4f}, "
@@ -105,8 +126,8 @@ def main(argv=None):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(curves), 2, figsize=(9, 3.2 * len(curves)), squeeze=False)
-    for (title, base, learned), (ax_md, ax_rmse) in zip(curves, axes):
-        for t, style in ((base, "s--"), (learned, "o-")):
+    for (title, *ts), (ax_md, ax_rmse) in zip(curves, axes):
+        for t, style in zip(ts, ("s--", "o-", "^:", "v-.")):
             plot_isac_tradeoff(t, ax_md, metric="p_md", marker=style[0], linestyle=style[1:])
             plot_isac_tradeoff(t, ax_rmse, metric="rmse_deg", marker=style[0], linestyle=style[1:])
         ax_md.set_title(title, fontsize=9)

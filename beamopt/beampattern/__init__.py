@@ -29,6 +29,10 @@ _LAZY = {
     "ModelDrivenISAC": "learning",
     "LearnedDictionary": "learning",
     "train_model_driven": "learning",
+    "NeuralISAC": "autoencoder",
+    "NeuralISACResult": "autoencoder",
+    "train_neural_isac": "autoencoder",
+    "neural_isac_tradeoff": "autoencoder",
 }
 
 __all__ = [

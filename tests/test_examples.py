@@ -10,6 +10,12 @@ import pytest
 EXAMPLES = {
     "examples/crb_rate_boundary.py": ["crb_rate_boundary.png"],
     "examples/multiuser_design.py": ["multiuser_design.csv", "multiuser_design.png"],
+    "examples/e2e_isac.py": [
+        "e2e_isac.csv",
+        "e2e_isac.png",
+        "e2e_calibration.csv",
+        "e2e_calibration.png",
+    ],
 }
 
 

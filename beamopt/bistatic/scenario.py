@@ -59,6 +59,15 @@ class BistaticScenario:
         BS-CU channel(s) :math:`h_k`; the CU receives :math:`h_k^H x`.
     comm_noise_power : float
         CU receiver noise power :math:`\sigma_c^2`, W.
+    tx_positions, rx_positions : array_like, shape (n_tx,) / (n_rx,), optional
+        Element positions in wavelengths of a non-ideal (calibrated, impaired or
+        learned) linear array; the steering vector is then
+        :math:`[a(\phi)]_k = \exp(j 2\pi p_k \sin\phi)`. ``None`` (default) is the
+        half-wavelength ULA, :math:`p_k = (k - (N-1)/2)/2`. Positions are referenced
+        to their centroid: a common shift only multiplies the echo by a phase, which
+        the unknown phase of :math:`\alpha` absorbs, and the centroid reference keeps
+        :math:`b^H \partial b = 0` that the CRBs rely on. The channel ``channel`` is
+        data and is not recomputed from them.
 
     Notes
     -----
@@ -76,6 +85,8 @@ class BistaticScenario:
     power: float
     channel: np.ndarray
     comm_noise_power: float
+    tx_positions: np.ndarray | None = None
+    rx_positions: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -102,6 +113,12 @@ class BistaticScenario:
         if np.any(np.linalg.norm(h, axis=-1) == 0):
             raise ValueError("channel must be non-zero for every user")
         set_(self, "channel", readonly(h))
+        for name, n in (("tx_positions", self.n_tx), ("rx_positions", self.n_rx)):
+            if getattr(self, name) is not None:
+                pos = as_array(getattr(self, name), name, dtype=float, ndim=1)
+                if pos.size != n:
+                    raise ValueError(f"{name} must have {n} elements; got {pos.size}")
+                set_(self, name, readonly(pos - pos.mean()))
 
     # ------------------------------------------------------------------ derived
     @property
@@ -117,24 +134,33 @@ class BistaticScenario:
     @cached_property
     def a(self) -> np.ndarray:
         r"""Transmit steering vector :math:`a(\phi)`, shape (n_tx,)."""
+        if self.tx_positions is not None:
+            return readonly(np.exp(2j * np.pi * self.tx_positions * np.sin(self.dod)))
         return readonly(steering_vector(self.n_tx, self.dod))
 
     @cached_property
     def b(self) -> np.ndarray:
         r"""Receive steering vector :math:`b(\theta)`, shape (n_rx,)."""
+        if self.rx_positions is not None:
+            return readonly(np.exp(2j * np.pi * self.rx_positions * np.sin(self.doa)))
         return readonly(steering_vector(self.n_rx, self.doa))
 
     @cached_property
     def db(self) -> np.ndarray:
         r""":math:`\partial b / \partial\theta`, shape (n_rx,)."""
+        if self.rx_positions is not None:
+            return readonly(2j * np.pi * self.rx_positions * np.cos(self.doa) * self.b)
         return readonly(steering_vector_derivative(self.n_rx, self.doa))
 
     @cached_property
     def db_norm2(self) -> float:
         r"""Squared norm of the receive-steering derivative.
 
-        :math:`\|\partial b/\partial\theta\|^2 = \pi^2\cos^2\theta\, N_r(N_r^2-1)/12`.
+        :math:`\|\partial b/\partial\theta\|^2 = \pi^2\cos^2\theta\, N_r(N_r^2-1)/12`
+        for the ideal ULA, :math:`4\pi^2\cos^2\theta \sum_k p_k^2` with ``rx_positions``.
         """
+        if self.rx_positions is not None:
+            return float(4 * np.pi**2 * np.cos(self.doa) ** 2 * np.sum(self.rx_positions**2))
         return float(np.pi**2 * np.cos(self.doa) ** 2 * self.n_rx * (self.n_rx**2 - 1) / 12.0)
 
     @cached_property

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from beamopt.beampattern import (
+    SensingReceiver,
+    ideal_positions,
+    isac_tradeoff,
+    sector_beam,
+    steering_matrix,
+)
+
+K = 8
+
+
+def _qpsk_rayleigh_ser(v, sector_deg, snr):
+    """SER of QPSK with known CSI: 2Q(|k|) - Q(|k|)^2 averaged over Rayleigh |k| and the angle."""
+    ang = np.deg2rad(np.linspace(*sector_deg, 201))
+    gains = snr * np.abs(steering_matrix(ang, ideal_positions(K)).T @ v) ** 2
+
+    def density(g):  # SER given |k|^2 = g, times the exponential density of g, per angle
+        q = stats.norm.sf(np.sqrt(g))
+        return (2 * q - q**2) * np.exp(-g / gains) / gains
+
+    return integrate.quad_vec(density, 0, np.inf, epsrel=1e-8)[0].mean()
+
+
+def test_ser_matches_the_rayleigh_closed_form():
+    xr, xc = sector_beam((-40.0, -20.0), K), sector_beam((30.0, 50.0), K)
+    rx = SensingReceiver.from_positions((-40.0, -20.0), ideal_positions(K), n_grid=8, n_refine=0)
+    res = isac_tradeoff(xr, xc, rx, ideal_positions(K), (-40.0, -20.0), rho=[0.0, 0.5],
+                        snr_comm_db=0.0, n_samples=20_000, n_threshold=500, rng=3)  # fmt: skip
+    for rho, ser in zip(res.rho, res.ser):
+        v = np.sqrt(rho) * xr + np.sqrt(1 - rho) * xc
+        ref = _qpsk_rayleigh_ser(v / np.linalg.norm(v), (30.0, 50.0), 1.0)
+        assert abs(ser - ref) < 4 * np.sqrt(ref * (1 - ref) / 20_000)
+
+
+def test_more_radar_weight_means_fewer_misses_and_more_symbol_errors():
+    xr, xc = sector_beam((-40.0, -20.0), K), sector_beam((30.0, 50.0), K)
+    rx = SensingReceiver.from_positions((-40.0, -20.0), ideal_positions(K), n_grid=8)
+    res = isac_tradeoff(xr, xc, rx, ideal_positions(K), (-40.0, -20.0), rho=[0.0, 0.3, 1.0],
+                        n_samples=3000, n_threshold=2000)  # fmt: skip
+    assert res.p_md[0] > res.p_md[1] > res.p_md[2]
+    assert res.ser[0] < res.ser[2]
+    assert len(res.rows()) == 3
+
+
+@pytest.mark.parametrize(
+    "kw, name",
+    [({"qam_order": 8}, "qam_order"), ({"rho": [0.5, 1.2]}, "rho"), ({"energy": 0.0}, "energy"),
+     ({"target_sector_deg": (-10.0, -30.0)}, "target_sector_deg"),
+     ({"comm_sector_deg": (30.0, 95.0)}, "comm_sector_deg")],
+)  # fmt: skip
+def test_bad_arguments_raise_naming_them(kw, name):
+    x = sector_beam((0.0, 20.0), 4)
+    rx = SensingReceiver.from_positions((0.0, 20.0), ideal_positions(4), n_grid=4)
+    args = {"target_sector_deg": (0.0, 20.0), **kw}
+    with pytest.raises(ValueError, match=name):
+        isac_tradeoff(x, x, rx, ideal_positions(4), n_samples=10, **args)

@@ -283,6 +283,11 @@ class BistaticScenario:
             "power": self.power,
             "channel": {"real": h.real.tolist(), "imag": h.imag.tolist()},
             "comm_noise_power": self.comm_noise_power,
+            **{
+                name: getattr(self, name).tolist()
+                for name in ("tx_positions", "rx_positions")
+                if getattr(self, name) is not None
+            },
         }
 
     @classmethod

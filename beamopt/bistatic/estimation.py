@@ -133,16 +133,19 @@ def _lags(Yn):
     return np.conj(np.fft.ifft(power, axis=-1)[:, :n_rx]) / L
 
 
-def _statistics(Y, scenario, W, S) -> _Statistics:
+def _statistics(Y, scenario, W, S, cW=None) -> _Statistics:
+    """Statistics of `Y`; `cW` given means `W` was validated by the caller (not used then)."""
     Y = as_array(Y, "Y", dtype=complex)
     if Y.ndim < 2 or Y.shape[-2] != scenario.n_rx:
         raise ValueError(f"Y must have shape (..., n_rx={scenario.n_rx}, L); got {Y.shape}")
     L = Y.shape[-1]
     if L < 1:
         raise ValueError("Y must hold at least one symbol (L >= 1)")
-    W = as_covariance(W, "W", scenario.n_tx, batched=False)
     a = scenario.a
-    cW = max(float(np.vdot(a, W @ a).real), 0.0)
+    if cW is None:
+        W = as_covariance(W, "W", scenario.n_tx, batched=False)
+        # einsum loops, not BLAS calls: these small products crawl with many BLAS threads
+        cW = max(float(np.einsum("i,ij,j->", a.conj(), W, a).real), 0.0)
     # Work in units of the noise: y / sigma_s has unit noise power.
     Yn = Y.reshape(-1, scenario.n_rx, L) / np.sqrt(scenario.noise_power)
     lags = _lags(Yn)
@@ -155,7 +158,7 @@ def _statistics(Y, scenario, W, S) -> _Statistics:
             raise ValueError(
                 f"S must have shape (n_tx={scenario.n_tx}, L={L}) matching Y; got {S.shape}"
             )
-        z = a.conj() @ S
+        z = np.einsum("i,il->l", a.conj(), S)
         cS = float(np.vdot(z, z).real) / L
         if cS > 0:
             m = (Yn * z.conj()).sum(axis=-1) / L
@@ -312,11 +315,16 @@ def estimate_doa(
     >>> bool(np.all(np.abs(est.doa - sc.doa) < 0.01))
     True
     """
+    return _estimate(Y, scenario, W, S, method, grid_size, search_range, xtol)
+
+
+def _estimate(Y, scenario, W, S, method, grid_size, search_range, xtol, cW=None):
+    """[`estimate_doa`][beamopt.estimate_doa]; with `cW` = $a^H W a$ of a validated `W`."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     xtol = check_positive(xtol, "xtol")
     batch = np.shape(Y)[:-2]
-    st = _statistics(Y, scenario, W, S)
+    st = _statistics(Y, scenario, W, S, cW)
     lo, hi = _search_interval(search_range)
     if grid_size is None:
         grid_size = max(64, int(np.ceil(8 * scenario.n_rx * (hi - lo))) + 1)

@@ -44,9 +44,9 @@ from .scenario import BistaticScenario, check_scenario
 from .schemes import (
     BOUNDARY_SIGNALS,
     _max_rate,
+    _power_splitting_at_rate,
     _rate_targets,
-    power_splitting_at_rate,
-    time_switching_at_rate,
+    _time_switching_at_rate,
 )
 
 __all__ = ["SCHEMES", "ParetoFront", "crb_rate_boundary", "average_boundary"]
@@ -319,8 +319,8 @@ def _boundary(sc, signal, scheme, r, method, progress=False) -> ParetoFront:
     if scheme == "optimal":
         crb, achieved, parameter, W, Rs = _optimal(sc, r, signal, method, progress)
     else:
-        at_rate = time_switching_at_rate if scheme == "time_switching" else power_splitting_at_rate
-        d = at_rate(sc, r, signal)
+        switching = scheme == "time_switching"
+        d = (_time_switching_at_rate if switching else _power_splitting_at_rate)(sc, r, signal)
         crb, achieved, parameter, W, Rs = d.crb, d.rate, d.parameter, d.W_factor, d.Rs_factor
     meta = {
         "method": method if scheme == "optimal" else "closed_form",

@@ -228,9 +228,15 @@ def time_switching_at_rate(
         If a target exceeds :func:`max_rate`.
     """
     sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
+    check_choice(signal, "signal", BOUNDARY_SIGNALS)
+    return _time_switching_at_rate(sc, rate, signal)
+
+
+def _time_switching_at_rate(sc, rate, signal) -> SchemeDesign:
+    """[`time_switching_at_rate`][beamopt.time_switching_at_rate] for a checked scenario."""
     r = np.atleast_1d(as_array(rate, "rate", dtype=float, ndim=(0, 1)))
     _rate_targets(sc, r)
-    r_s = _sensing_optimal(sc, check_choice(signal, "signal", BOUNDARY_SIGNALS))[3]
+    r_s = _sensing_optimal(sc, signal)[3]
     r_max = _max_rate(sc)
     gap = r_max - r_s
     # a sensing design that is already rate-optimal (a parallel to h) needs no switching
@@ -322,6 +328,11 @@ def power_splitting_at_rate(
     """
     sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
+    return _power_splitting_at_rate(sc, rate, signal)
+
+
+def _power_splitting_at_rate(sc, rate, signal) -> SchemeDesign:
+    """[`power_splitting_at_rate`][beamopt.power_splitting_at_rate] for a checked scenario."""
     gamma = np.atleast_1d(_rate_targets(sc, rate))
     h, s2c, P = sc.channel, sc.comm_noise_power, sc.power
     n = float(np.vdot(h, h).real)

@@ -28,6 +28,7 @@ import json
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -35,21 +36,20 @@ import numpy as np
 from .._io import csv_text, progress_bar, write_atomic
 from .._validation import as_array, as_generator, check_choice, check_int
 from ..errors import InfeasibleError
+from . import _lowrank as lowrank
+from . import superposition
 from ._labels import front_name
 from ._sca_starts import warm_start
-from .closed_form import gaussian_isac_beamformer
-from .comm import communication_rate
-from .crb import crb_doa
+from .closed_form import isac_beamformer_unchecked
 from .design import minimize_crb
 from .scenario import BistaticScenario, check_scenario
 from .schemes import (
     BOUNDARY_SIGNALS,
+    _max_rate,
+    _power_splitting_at_rate,
     _rate_targets,
-    max_rate,
-    power_splitting_at_rate,
-    time_switching_at_rate,
+    _time_switching_at_rate,
 )
-from .superposition import superposition_design
 
 __all__ = ["SCHEMES", "ParetoFront", "crb_rate_boundary", "average_boundary"]
 
@@ -82,11 +82,14 @@ class ParetoFront:
         :math:`p_c` in W (``"power_splitting"``); NaN for averaged boundaries.
     signal : {"gaussian", "superposition", "known"}
     scheme : {"optimal", "time_switching", "power_splitting"}
-    W : ndarray, shape (n, n_tx, n_tx), complex, or None
-        Information covariance of each point (time-averaged for time switching); None for
-        averaged boundaries or after :meth:`from_csv`.
-    Rs : ndarray, shape (n, n_tx, n_tx), complex, or None
-        Deterministic sample covariance of each point, as ``W``.
+    W_factor : ndarray, shape (n, n_tx, r), complex, or None
+        Factor $V$ of the information covariance $W = V V^H$ of each point (time-averaged
+        for time switching; rank $r \le 2$ for the closed forms and the global search);
+        None for averaged boundaries or after :meth:`from_csv`. The dense stack is the
+        property `W`, formed on first access.
+    Rs_factor : ndarray, shape (n, n_tx, r_s), complex, or None
+        Factor of the deterministic sample covariance of each point, as ``W_factor``
+        (`r_s = 0` where there is none); the dense stack is the property `Rs`.
     metadata : dict
         JSON-serialisable description (scenario summary, method, number of draws). One
         draw: the whole scenario under `"scenario"` (rebuilt by
@@ -102,19 +105,33 @@ class ParetoFront:
     parameter: np.ndarray
     signal: str
     scheme: str
-    W: np.ndarray | None = None
-    Rs: np.ndarray | None = None
+    W_factor: np.ndarray | None = None
+    Rs_factor: np.ndarray | None = None
     metadata: dict = field(default_factory=dict)
     crb_draws: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # frozen all the way down: callers get views they cannot modify by accident
-        for name in ("rate", "crb", "achieved_rate", "parameter", "W", "Rs", "crb_draws"):
+        names = ("rate", "crb", "achieved_rate", "parameter", "W_factor", "Rs_factor", "crb_draws")
+        for name in names:
             value = getattr(self, name)
             if value is not None:
-                arr = np.array(value, dtype=complex if name in ("W", "Rs") else float)
+                arr = np.array(value, dtype=complex if name.endswith("factor") else float)
                 arr.setflags(write=False)
                 object.__setattr__(self, name, arr)
+
+    @cached_property
+    def W(self) -> np.ndarray | None:
+        """Information covariances $W = V V^H$, shape (n, n_tx, n_tx), complex, or None.
+
+        Formed from `W_factor` on first access (n_tx^2 complex numbers per point).
+        """
+        return None if self.W_factor is None else lowrank.dense(self.W_factor)
+
+    @cached_property
+    def Rs(self) -> np.ndarray | None:
+        """Deterministic sample covariances, shape (n, n_tx, n_tx), complex, or None."""
+        return None if self.Rs_factor is None else lowrank.dense(self.Rs_factor)
 
     def __len__(self) -> int:
         return self.rate.size
@@ -157,7 +174,7 @@ class ParetoFront:
 
     def plot(self, ax=None, **kwargs):
         """Draw the boundary with :func:`beamopt.plots.plot_boundary`; returns the Axes."""
-        from ..plots import plot_boundary
+        from .plots import plot_boundary
 
         return plot_boundary(self, ax=ax, **kwargs)
 
@@ -228,7 +245,7 @@ def _default_rates(top: float, n_points, spacing: str) -> np.ndarray:
 
 def _rate_grid(scenario, n_points, rates, spacing="knee") -> np.ndarray:
     if rates is None:
-        return _default_rates(max_rate(scenario), n_points, spacing)
+        return _default_rates(_max_rate(scenario), n_points, spacing)
     r = as_array(rates, "rates", dtype=float, ndim=1)
     if r.size == 0 or np.any(np.diff(r) < 0):
         raise ValueError("rates must be a non-empty, non-decreasing 1-D array (bit/s/Hz)")
@@ -236,42 +253,51 @@ def _rate_grid(scenario, n_points, rates, spacing="knee") -> np.ndarray:
 
 
 def _optimal_closed_form(sc, gamma):
-    w = gaussian_isac_beamformer(sc.a, sc.channel, sc.power, gamma, sc.comm_noise_power)
-    W = w[:, :, None] * w[:, None, :].conj()
-    return W, np.zeros_like(W)
+    w = isac_beamformer_unchecked(sc.a, sc.channel, sc.power, gamma, sc.comm_noise_power)
+    return lowrank.from_vector(w), np.zeros((gamma.size, sc.n_tx, 0), dtype=complex)
 
 
 def _superposition_batch(sc, gamma):
-    design = superposition_design(sc, gamma)
-    return design.W, design.Rs
+    design = superposition.solve_unchecked(sc, gamma)
+    return design.W_factor, design.Rs_factor
+
+
+def _pad(factors):
+    """Stack factors of different ranks, padding with zero columns."""
+    r = max(V.shape[-1] for V in factors)
+    return np.stack([np.pad(V, ((0, 0), (0, r - V.shape[-1]))) for V in factors])
 
 
 def _optimal_per_point(sc, gamma, signal, method, progress):
-    W = np.empty((gamma.size, sc.n_tx, sc.n_tx), dtype=complex)
-    Rs = np.empty_like(W)
+    VW, VR = [], []
     prev = None
-    for i, g in enumerate(progress_bar(gamma, progress, f"{signal} boundary")):
+    for g in progress_bar(gamma, progress, f"{signal} boundary"):
         options = None
         if method == "sca" and prev is not None:  # warm start from the previous target
             x0 = warm_start(sc, float(g), *prev)
             options = None if x0 is None else {"initial_point": x0}
         res = minimize_crb(sc, snr_min=float(g), signal=signal, method=method, options=options)
-        W[i], Rs[i] = res.W_total, res.Rs
+        VW.append(lowrank.from_dense(res.W_total))
+        VR.append(lowrank.from_dense(res.Rs))
         prev = (res.W, res.Rs)
-    return W, Rs
+    return _pad(VW), _pad(VR)
 
 
 def _optimal(sc, rates, signal, method, progress):
+    """CRB, rate, SINR target and factors of the optimal design at each rate target.
+
+    `sc` is a checked single-user scenario; the designs are the solvers' own output, so
+    their metrics come straight from the factors without a validation pass.
+    """
     gamma = _rate_targets(sc, rates)
     designs = None
     if signal != "superposition" and method in ("auto", "closed_form"):
         designs = _optimal_closed_form(sc, gamma)
     elif signal == "superposition" and method in ("auto", "global"):
         designs = _superposition_batch(sc, gamma)
-    W, Rs = designs or _optimal_per_point(sc, gamma, signal, method, progress)
-    Rs_model = Rs if signal == "superposition" else None
-    crb = crb_doa(sc, W, Rs_model, known_realizations=signal == "known")
-    return np.atleast_1d(crb), np.atleast_1d(communication_rate(sc, W, Rs)), gamma, W, Rs
+    VW, VR = designs or _optimal_per_point(sc, gamma, signal, method, progress)
+    crb, sinr = lowrank.metrics(sc, VW, VR, signal)
+    return crb, np.log2(1.0 + sinr), gamma, VW, VR
 
 
 def _scenario_summary(sc: BistaticScenario) -> dict:
@@ -280,7 +306,7 @@ def _scenario_summary(sc: BistaticScenario) -> dict:
         "n_rx": sc.n_rx,
         "power_w": sc.power,
         "sensing_snr_db": float(10 * np.log10(sc.sensing_snr)),
-        "max_rate": max_rate(sc),
+        "max_rate": _max_rate(sc),
         "n_symbols": sc.n_symbols,
         # everything needed to rebuild the scenario (angles, alpha, noise, channel)
         "scenario": sc.to_dict(),
@@ -355,12 +381,17 @@ def crb_rate_boundary(
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
     check_choice(scheme, "scheme", SCHEMES)
     r = _rate_grid(sc, n_points, rates, spacing)
+    return _boundary(sc, signal, scheme, r, method, progress)
+
+
+def _boundary(sc, signal, scheme, r, method, progress=False) -> ParetoFront:
+    """[`crb_rate_boundary`][beamopt.crb_rate_boundary] for checked arguments and rate grid."""
     if scheme == "optimal":
         crb, achieved, parameter, W, Rs = _optimal(sc, r, signal, method, progress)
     else:
-        at_rate = time_switching_at_rate if scheme == "time_switching" else power_splitting_at_rate
-        d = at_rate(sc, r, signal)
-        crb, achieved, parameter, W, Rs = d.crb, d.rate, d.parameter, d.W, d.Rs
+        switching = scheme == "time_switching"
+        d = (_time_switching_at_rate if switching else _power_splitting_at_rate)(sc, r, signal)
+        crb, achieved, parameter, W, Rs = d.crb, d.rate, d.parameter, d.W_factor, d.Rs_factor
     meta = {
         "method": method if scheme == "optimal" else "closed_form",
         "parameter": PARAMETERS[scheme],
@@ -371,8 +402,9 @@ def crb_rate_boundary(
 
 # -------------------------------------------------------------------- random draws
 def _boundary_task(scenario, signal, scheme, rates, method):
-    """One draw's boundary; module level so process pools can pickle it."""
-    front = crb_rate_boundary(scenario, signal, scheme, rates=rates, method=method)
+    """One draw's boundary (arguments checked by the caller); module level so process pools
+    can pickle it."""
+    front = _boundary(scenario, signal, scheme, rates, method)
     return front.crb, front.achieved_rate
 
 
@@ -462,7 +494,7 @@ def average_boundary(
         check_scenario(factory(g), single_user=_ONE_RATE_AXIS)
         for g in as_generator(rng).spawn(n_draws)
     ]
-    top = min(max_rate(sc) for sc in scenarios)
+    top = min(_max_rate(sc) for sc in scenarios)
     if rates is None:
         grid = _default_rates(top, n_points, spacing)
     else:

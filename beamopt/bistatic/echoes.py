@@ -25,9 +25,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._threads import single_blas_thread
 from .._validation import as_array, as_covariance, as_generator, check_int
-from .crb import crb_doa
-from .estimation import estimate_doa
+from .crb import crb_from_gains
+from .estimation import _estimate
 from .scenario import BistaticScenario
 
 __all__ = ["EchoSamples", "DoaMseResult", "simulate_echoes", "doa_mse", "sensing_sequence"]
@@ -81,7 +82,8 @@ def sensing_sequence(Rs, n_symbols: int, rng=None) -> np.ndarray:
     G = as_generator(rng)
     r = int(keep.sum())
     Q, _ = np.linalg.qr(G.standard_normal((L, r)) + 1j * G.standard_normal((L, r)))
-    return np.sqrt(L) * (U[:, keep] * np.sqrt(lam[keep])) @ Q.conj().T
+    # einsum, not matmul: small products like this one crawl with a multi-threaded BLAS
+    return np.sqrt(L) * np.einsum("ir,lr->il", U[:, keep] * np.sqrt(lam[keep]), Q.conj())
 
 
 def _draw(scenario: BistaticScenario, cW: float, z, n_trials: int, rng) -> np.ndarray:
@@ -99,16 +101,21 @@ def _draw(scenario: BistaticScenario, cW: float, z, n_trials: int, rng) -> np.nd
     )
 
 
+def _gain(a, M) -> float:
+    """$a^H M a$ clipped at 0 (an einsum loop: no BLAS call, see `sensing_sequence`)."""
+    return max(float(np.einsum("i,ij,j->", a.conj(), M, a).real), 0.0)
+
+
 def _setup(scenario, W, Rs, rng):
     W = as_covariance(W, "W", scenario.n_tx, batched=False)
-    S = None
+    S, cS = None, 0.0
     if Rs is not None:
-        S = sensing_sequence(
-            as_covariance(Rs, "Rs", scenario.n_tx, batched=False), scenario.n_symbols, rng
-        )
-    cW = max(float(np.vdot(scenario.a, W @ scenario.a).real), 0.0)
-    z = None if S is None else scenario.a.conj() @ S
-    return W, S, cW, z
+        Rs = as_covariance(Rs, "Rs", scenario.n_tx, batched=False)
+        S = sensing_sequence(Rs, scenario.n_symbols, rng)
+        cS = _gain(scenario.a, Rs)
+    cW = _gain(scenario.a, W)
+    z = None if S is None else np.einsum("i,il->l", scenario.a.conj(), S)
+    return W, S, cW, z, cS
 
 
 def simulate_echoes(scenario: BistaticScenario, W, Rs=None, *, n_trials: int, rng=None):
@@ -144,7 +151,7 @@ def simulate_echoes(scenario: BistaticScenario, W, Rs=None, *, n_trials: int, rn
     """
     n_trials = check_int(n_trials, "n_trials")
     gen = as_generator(rng)
-    _, S, cW, z = _setup(scenario, W, Rs, gen)
+    _, S, cW, z, _ = _setup(scenario, W, Rs, gen)
     return EchoSamples(_draw(scenario, cW, z, n_trials, gen), S)
 
 
@@ -237,18 +244,18 @@ def doa_mse(
     n_trials = check_int(n_trials, "n_trials", minimum=2)
     chunk_size = check_int(chunk_size, "chunk_size")
     gen = as_generator(rng)
-    W, S, cW, z = _setup(scenario, W, Rs, gen)
+    W, S, cW, z, cS = _setup(scenario, W, Rs, gen)
     estimates = []
-    for start in range(0, n_trials, chunk_size):
-        Y = _draw(scenario, cW, z, min(chunk_size, n_trials - start), gen)
-        est = estimate_doa(
-            Y, scenario, W, S, method=method, grid_size=grid_size, search_range=search_range
-        )
-        estimates.append(est.doa)
+    with single_blas_thread():  # one small LAPACK call per chunk: a thread pool only waits
+        for start in range(0, n_trials, chunk_size):
+            Y = _draw(scenario, cW, z, min(chunk_size, n_trials - start), gen)
+            # W was validated by _setup: the estimator takes its gain a^H W a as is
+            est = _estimate(Y, scenario, W, S, method, grid_size, search_range, 1e-12, cW=cW)
+            estimates.append(est.doa)
     theta = np.concatenate(estimates)
     err = theta - scenario.doa
     mse = float(np.mean(err**2))
-    crb = float(crb_doa(scenario, W, Rs))
+    crb = float(crb_from_gains(scenario, cW, cS))
     return DoaMseResult(
         mse=mse,
         crb=crb,

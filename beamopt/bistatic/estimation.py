@@ -111,28 +111,45 @@ class _Statistics:
         """:math:`b(u)^H \\hat R b(u)`; ``u`` of shape (T or 1, K) -> (T, K)."""
         k = np.arange(self.n_rx)
         E = np.exp(1j * np.pi * u[..., None] * k)
-        return 2.0 * (E @ self.lags[:, :, None])[..., 0].real
+        return 2.0 * (E.real * self.lags.real[:, None] - E.imag * self.lags.imag[:, None]).sum(-1)
 
     def v(self, u):
         """:math:`b(u)^H m`; shape (T, K)."""
         E = np.exp(-1j * np.pi * u[..., None] * element_positions(self.n_rx))
-        return (E @ self.m[:, :, None])[..., 0]
+        return (E * self.m[:, None, :]).sum(axis=-1)
 
 
-def _statistics(Y, scenario, W, S) -> _Statistics:
+def _lags(Yn):
+    r"""Sums of the upper diagonals of $\hat R = Y Y^H / L$: $r_k = \sum_n \hat R_{n, n+k}$.
+
+    The antenna-axis autocorrelation of each snapshot, summed over snapshots, via a
+    zero-padded FFT: $O(N \log N)$ per snapshot and no BLAS call, so a batch of trials
+    runs alike whatever the BLAS thread count (a stack of small matrix products does not).
+    """
+    n_rx, L = Yn.shape[-2:]
+    F = np.fft.fft(Yn, n=2 * n_rx, axis=-2)
+    power = (F.real**2 + F.imag**2).sum(axis=-1)  # (T, 2N)
+    # ifft of |F|^2 is sum_n conj(y_n) y_{n+k}; r_k is its conjugate
+    return np.conj(np.fft.ifft(power, axis=-1)[:, :n_rx]) / L
+
+
+def _statistics(Y, scenario, W, S, cW=None) -> _Statistics:
+    """Statistics of `Y`; `cW` given means `W` was validated by the caller (not used then)."""
     Y = as_array(Y, "Y", dtype=complex)
     if Y.ndim < 2 or Y.shape[-2] != scenario.n_rx:
         raise ValueError(f"Y must have shape (..., n_rx={scenario.n_rx}, L); got {Y.shape}")
     L = Y.shape[-1]
     if L < 1:
         raise ValueError("Y must hold at least one symbol (L >= 1)")
-    W = as_covariance(W, "W", scenario.n_tx, batched=False)
     a = scenario.a
-    cW = max(float(np.vdot(a, W @ a).real), 0.0)
+    if cW is None:
+        W = as_covariance(W, "W", scenario.n_tx, batched=False)
+        # einsum loops, not BLAS calls: these small products crawl with many BLAS threads
+        cW = max(float(np.einsum("i,ij,j->", a.conj(), W, a).real), 0.0)
     # Work in units of the noise: y / sigma_s has unit noise power.
     Yn = Y.reshape(-1, scenario.n_rx, L) / np.sqrt(scenario.noise_power)
-    R = Yn @ np.conj(np.swapaxes(Yn, -1, -2)) / L
-    lags = np.stack([np.trace(R, offset=k, axis1=-2, axis2=-1) for k in range(scenario.n_rx)], -1)
+    lags = _lags(Yn)
+    trace = lags[:, 0].real.copy()
     lags[:, 0] *= 0.5
     m, cS = None, 0.0
     if S is not None:
@@ -141,16 +158,16 @@ def _statistics(Y, scenario, W, S) -> _Statistics:
             raise ValueError(
                 f"S must have shape (n_tx={scenario.n_tx}, L={L}) matching Y; got {S.shape}"
             )
-        z = a.conj() @ S
+        z = np.einsum("i,il->l", a.conj(), S)
         cS = float(np.vdot(z, z).real) / L
         if cS > 0:
-            m = Yn @ z.conj() / L
+            m = (Yn * z.conj()).sum(axis=-1) / L
     if cW == 0 and cS == 0:
         raise ValueError(
             "W and S radiate nothing toward the target (a^H W a = 0 and a^H S = 0); "
             "the DoA is not identifiable"
         )
-    return _Statistics(lags, m, np.trace(R, axis1=-2, axis2=-1).real, cW, cS, scenario.n_rx, L)
+    return _Statistics(lags, m, trace, cW, cS, scenario.n_rx, L)
 
 
 def _magnitude_ml(st: _Statistics, q, av):
@@ -298,11 +315,16 @@ def estimate_doa(
     >>> bool(np.all(np.abs(est.doa - sc.doa) < 0.01))
     True
     """
+    return _estimate(Y, scenario, W, S, method, grid_size, search_range, xtol)
+
+
+def _estimate(Y, scenario, W, S, method, grid_size, search_range, xtol, cW=None):
+    """[`estimate_doa`][beamopt.estimate_doa]; with `cW` = $a^H W a$ of a validated `W`."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     xtol = check_positive(xtol, "xtol")
     batch = np.shape(Y)[:-2]
-    st = _statistics(Y, scenario, W, S)
+    st = _statistics(Y, scenario, W, S, cW)
     lo, hi = _search_interval(search_range)
     if grid_size is None:
         grid_size = max(64, int(np.ceil(8 * scenario.n_rx * (hi - lo))) + 1)

@@ -42,15 +42,13 @@ The seed paper ``003``: Section V-B (known realisations, time switching, power s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from .._validation import as_array, check_choice, check_unit_interval
 from ..errors import InfeasibleError
-from .closed_form import mrt_covariance
-from .comm import communication_rate
-from .crb import crb_doa
-from .design import minimize_crb
+from . import _lowrank as lowrank
 from .scenario import BistaticScenario, check_scenario
 
 __all__ = [
@@ -80,11 +78,13 @@ class SchemeDesign:
     parameter : ndarray, shape (m,)
         Sensing fraction :math:`\rho` (time switching) or communication power :math:`p_c`
         in W (power splitting).
-    W : ndarray, shape (m, n_tx, n_tx), complex
-        Information covariance; for time switching the time average
-        :math:`\rho W_s + (1-\rho) W_c` (the CRB is *not* a function of it).
-    Rs : ndarray, shape (m, n_tx, n_tx), complex
-        Deterministic sample covariance (time-averaged for time switching).
+    W_factor : ndarray, shape (m, n_tx, r), complex
+        Factor $V$ ($r \le 2$) of the information covariance $W = V V^H$; for time
+        switching the time average :math:`\rho W_s + (1-\rho) W_c` (the CRB is *not* a
+        function of it). The dense stack is the property `W`, formed on first access.
+    Rs_factor : ndarray, shape (m, n_tx, r_s), complex
+        Factor of the deterministic sample covariance (time-averaged for time switching;
+        `r_s = 0` where there is none); the dense stack is the property `Rs`.
     crb : ndarray, shape (m,)
         DoA CRB, rad^2 (``inf`` for time switching with :math:`\rho = 0`).
     rate : ndarray, shape (m,)
@@ -94,17 +94,47 @@ class SchemeDesign:
     scheme: str
     signal: str
     parameter: np.ndarray
-    W: np.ndarray
-    Rs: np.ndarray
+    W_factor: np.ndarray
+    Rs_factor: np.ndarray
     crb: np.ndarray
     rate: np.ndarray
+
+    @cached_property
+    def W(self) -> np.ndarray:
+        """Information covariances $W = V V^H$, shape (m, n_tx, n_tx), complex."""
+        return lowrank.dense(self.W_factor)
+
+    @cached_property
+    def Rs(self) -> np.ndarray:
+        """Deterministic sample covariances, shape (m, n_tx, n_tx), complex."""
+        return lowrank.dense(self.Rs_factor)
 
 
 def max_rate(scenario: BistaticScenario) -> float:
     r"""Largest rate of the single user, :math:`\log_2(1 + P\|h\|^2/\sigma_c^2)` (bit/s/Hz)."""
-    return float(
-        np.log2(1.0 + check_scenario(scenario, single_user="the CRB-rate benchmarks").max_snr[0])
-    )
+    return _max_rate(check_scenario(scenario, single_user="the CRB-rate benchmarks"))
+
+
+def _max_rate(sc) -> float:
+    """[`max_rate`][beamopt.max_rate] of a checked single-user scenario."""
+    return float(np.log2(1.0 + sc.max_snr[0]))
+
+
+def _unit(v) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def _sensing_optimal(sc, signal):
+    """Factors, CRB and rate of the sensing-optimal design (MRT toward the target).
+
+    The design of [`minimize_crb`][beamopt.minimize_crb] without an SINR target: all power
+    in the Gaussian signal, or in the deterministic one for `"superposition"`.
+    """
+    mrt = lowrank.from_vector(np.sqrt(sc.power) * _unit(sc.a))
+    empty = np.zeros((sc.n_tx, 0), dtype=complex)
+    VW, VR = (empty, mrt) if signal == "superposition" else (mrt, empty)
+    crb, sinr = lowrank.metrics(sc, VW, VR, signal)
+    return VW, VR, float(crb), float(np.log2(1.0 + sinr))
 
 
 def _rate_targets(scenario, rate) -> np.ndarray:
@@ -112,7 +142,7 @@ def _rate_targets(scenario, rate) -> np.ndarray:
     r = as_array(rate, "rate", dtype=float, ndim=(0, 1))
     if np.any(r < 0):
         raise ValueError("rate must be >= 0 bit/s/Hz")
-    top = max_rate(scenario)
+    top = _max_rate(scenario)
     if np.any(r > top * (1 + 1e-12)):
         raise InfeasibleError(
             f"rate={r.max():.6g} bit/s/Hz exceeds the largest achievable rate {top:.6g}",
@@ -151,20 +181,25 @@ def time_switching(scenario: BistaticScenario, fraction, signal: str = "gaussian
     sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
     rho = np.atleast_1d(check_unit_interval(fraction, "fraction"))
-    sensing = minimize_crb(sc, None, signal=signal)
-    W_c = mrt_covariance(sc.channel, sc.power)
-    r_max = max_rate(sc)
+    return _time_switching(sc, rho, signal)
+
+
+def _time_switching(sc, rho, signal) -> SchemeDesign:
+    VW_s, VR_s, crb_s, rate_s = _sensing_optimal(sc, signal)
+    V_c = np.sqrt(sc.power) * _unit(sc.channel)
     with np.errstate(divide="ignore"):
-        crb = np.where(rho > 0, sensing.crb / np.where(rho > 0, rho, 1.0), np.inf)
-    r = rho[:, None, None]
+        crb = np.where(rho > 0, crb_s / np.where(rho > 0, rho, 1.0), np.inf)
+    # rho W_s + (1 - rho) W_c = [sqrt(rho) V_s, sqrt(1 - rho) V_c] [...]^H
+    r = np.sqrt(rho)[:, None, None]
+    VW = np.concatenate([r * VW_s, np.sqrt(1.0 - rho)[:, None, None] * V_c[:, None]], axis=-1)
     return SchemeDesign(
         scheme="time_switching",
         signal=signal,
         parameter=rho,
-        W=r * sensing.W + (1.0 - r) * W_c,
-        Rs=r * sensing.Rs,
+        W_factor=VW,
+        Rs_factor=r * VR_s,
         crb=crb,
-        rate=rho * float(sensing.rate) + (1.0 - rho) * r_max,
+        rate=rho * rate_s + (1.0 - rho) * _max_rate(sc),
     )
 
 
@@ -193,25 +228,28 @@ def time_switching_at_rate(
         If a target exceeds :func:`max_rate`.
     """
     sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
+    check_choice(signal, "signal", BOUNDARY_SIGNALS)
+    return _time_switching_at_rate(sc, rate, signal)
+
+
+def _time_switching_at_rate(sc, rate, signal) -> SchemeDesign:
+    """[`time_switching_at_rate`][beamopt.time_switching_at_rate] for a checked scenario."""
     r = np.atleast_1d(as_array(rate, "rate", dtype=float, ndim=(0, 1)))
     _rate_targets(sc, r)
-    r_s = float(
-        minimize_crb(sc, None, signal=check_choice(signal, "signal", BOUNDARY_SIGNALS)).rate
-    )
-    r_max = max_rate(sc)
+    r_s = _sensing_optimal(sc, signal)[3]
+    r_max = _max_rate(sc)
     gap = r_max - r_s
     # a sensing design that is already rate-optimal (a parallel to h) needs no switching
     rho = np.ones_like(r) if gap <= 0 else np.clip((r_max - r) / gap, 0.0, 1.0)
-    return time_switching(sc, rho, signal)
+    return _time_switching(sc, rho, signal)
 
 
-def _split_covariances(sc, p_c, signal):
-    p_c = p_c[:, None, None]
-    comm = mrt_covariance(sc.channel, 1.0)  # u u^H
-    sense = mrt_covariance(sc.a, 1.0)  # a a^H / Nt
+def _split_factors(sc, p_c, signal):
+    comm = np.sqrt(p_c)[:, None, None] * _unit(sc.channel)[:, None]  # sqrt(p_c) u
+    sense = np.sqrt(sc.power - p_c)[:, None, None] * _unit(sc.a)[:, None]  # sqrt(p_s) a/|a|
     if signal == "superposition":
-        return p_c * comm, (sc.power - p_c) * sense
-    return p_c * comm + (sc.power - p_c) * sense, np.zeros_like(comm * p_c)
+        return comm, sense
+    return np.concatenate([comm, sense], axis=-1), np.zeros((p_c.size, sc.n_tx, 0), complex)
 
 
 def power_splitting(
@@ -241,17 +279,20 @@ def power_splitting(
     p_c = np.atleast_1d(as_array(comm_power, "comm_power", dtype=float, ndim=(0, 1)))
     if np.any((p_c < 0) | (p_c > sc.power * (1 + 1e-12))):
         raise ValueError(f"comm_power must lie in [0, P] = [0, {sc.power:.6g}] W")
-    p_c = np.minimum(p_c, sc.power)
-    W, Rs = _split_covariances(sc, p_c, signal)
-    Rs_model = Rs if signal == "superposition" else None
+    return _power_splitting(sc, np.minimum(p_c, sc.power), signal)
+
+
+def _power_splitting(sc, p_c, signal) -> SchemeDesign:
+    VW, VR = _split_factors(sc, p_c, signal)
+    crb, sinr = lowrank.metrics(sc, VW, VR, signal)
     return SchemeDesign(
         scheme="power_splitting",
         signal=signal,
         parameter=p_c,
-        W=W,
-        Rs=Rs,
-        crb=np.atleast_1d(crb_doa(sc, W, Rs_model, known_realizations=signal == "known")),
-        rate=np.atleast_1d(communication_rate(sc, W, Rs)),
+        W_factor=VW,
+        Rs_factor=VR,
+        crb=crb,
+        rate=np.log2(1.0 + sinr),
     )
 
 
@@ -287,6 +328,11 @@ def power_splitting_at_rate(
     """
     sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
+    return _power_splitting_at_rate(sc, rate, signal)
+
+
+def _power_splitting_at_rate(sc, rate, signal) -> SchemeDesign:
+    """[`power_splitting_at_rate`][beamopt.power_splitting_at_rate] for a checked scenario."""
     gamma = np.atleast_1d(_rate_targets(sc, rate))
     h, s2c, P = sc.channel, sc.comm_noise_power, sc.power
     n = float(np.vdot(h, h).real)
@@ -297,4 +343,4 @@ def power_splitting_at_rate(
         p_c = np.zeros_like(gamma)
     else:
         p_c = (gamma * s2c - P * q) / (n - q)
-    return power_splitting(sc, np.clip(p_c, 0.0, P), signal)
+    return _power_splitting(sc, np.clip(p_c, 0.0, P), signal)

@@ -48,15 +48,15 @@ this module replaces for a single user).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from .._validation import as_array, check_int, check_positive
 from . import _frontier as fr
+from . import _lowrank as lowrank
 from ._sandwich import Search, run_search
 from ._targets import check_single_user_reachable
-from .comm import sinr_unchecked
-from .crb import crb_from_gains
 from .scenario import BistaticScenario, check_scenario
 
 __all__ = ["SuperpositionDesign", "superposition_design"]
@@ -70,8 +70,10 @@ class SuperpositionDesign:
     ----------
     snr_min : ndarray, shape S
         SINR targets :math:`\\gamma` (linear).
-    W, Rs : ndarray, shape S + (n_tx, n_tx), complex
-        Information covariance and deterministic sensing sample covariance (W).
+    W_factor, Rs_factor : ndarray, shape S + (n_tx, 1), complex
+        Rank-one factors $V$ of the information covariance $W = V V^H$ and of the
+        deterministic sensing sample covariance $R_s$ (W); the dense matrices are the
+        properties `W` and `Rs`.
     crb : ndarray, shape S
         DoA CRB of the design (rad^2), equal to :func:`beamopt.crb_doa`.
     crb_lower_bound : ndarray, shape S
@@ -93,8 +95,8 @@ class SuperpositionDesign:
     """
 
     snr_min: np.ndarray
-    W: np.ndarray
-    Rs: np.ndarray
+    W_factor: np.ndarray
+    Rs_factor: np.ndarray
     crb: np.ndarray
     crb_lower_bound: np.ndarray
     information: np.ndarray
@@ -106,6 +108,16 @@ class SuperpositionDesign:
     evaluations: np.ndarray
     rounds: int
     rtol: float
+
+    @cached_property
+    def W(self) -> np.ndarray:
+        """Information covariance $W$, shape S + (n_tx, n_tx), complex (formed on first access)."""
+        return lowrank.dense(self.W_factor)
+
+    @cached_property
+    def Rs(self) -> np.ndarray:
+        """Deterministic sample covariance $R_s$, shape S + (n_tx, n_tx), complex."""
+        return lowrank.dense(self.Rs_factor)
 
     @property
     def converged(self) -> bool:
@@ -119,17 +131,17 @@ def _check_targets(scenario, snr_min):
     if np.any(gamma < 0):
         raise ValueError("snr_min must be >= 0 (linear SINR)")
     check_single_user_reachable(scenario, gamma)
-    max_snr = float(scenario.max_snr[0])
-    # 1 - beta as (Gamma - gamma) / Gamma: exact subtraction near the largest target
-    return gamma, np.minimum(gamma / max_snr, 1.0), np.maximum(max_snr - gamma, 0.0) / max_snr
+    return gamma
 
 
-def _to_matrices(point, e1, e2, power):
-    def outer(theta, weight):
+def _to_factors(point, e1, e2, power):
+    r"""Rank-one factors $\sqrt{P p}\, u_w$ and $\sqrt{P q}\, u_r$, shape (n, n_tx, 1)."""
+
+    def factor(theta, weight):
         u = np.cos(theta)[..., None] * e1 + np.sin(theta)[..., None] * e2
-        return power * weight[..., None, None] * u[..., :, None] * u[..., None, :].conj()
+        return lowrank.from_vector(np.sqrt(power * weight)[..., None] * u)
 
-    return outer(point.theta_w, point.p), outer(point.theta_r, point.q)
+    return factor(point.theta_w, point.p), factor(point.theta_r, point.q)
 
 
 def superposition_design(
@@ -186,9 +198,22 @@ def superposition_design(
     rtol = check_positive(rtol, "rtol")
     n_initial = check_int(n_initial, "n_initial", minimum=1)
     max_rounds = check_int(max_rounds, "max_rounds", minimum=0)
-    gamma, beta, beta_c = _check_targets(scenario, snr_min)
+    gamma = _check_targets(scenario, snr_min)
+    return solve_unchecked(scenario, gamma, rtol, n_initial, max_rounds)
+
+
+def solve_unchecked(scenario, gamma, rtol=1e-10, n_initial=16, max_rounds=60):
+    """Core of [`superposition_design`][beamopt.superposition_design] for checked inputs.
+
+    `scenario` is a single-user [`BistaticScenario`][beamopt.BistaticScenario] and `gamma`
+    a float array of reachable targets; nothing is validated again.
+    """
+    max_snr = float(scenario.max_snr[0])
     shape = gamma.shape
-    gamma, beta, beta_c = gamma.ravel(), beta.ravel(), beta_c.ravel()
+    gamma = gamma.ravel()
+    # 1 - beta as (Gamma - gamma) / Gamma: exact subtraction near the largest target
+    beta = np.minimum(gamma / max_snr, 1.0)
+    beta_c = np.maximum(max_snr - gamma, 0.0) / max_snr
     rho, sigma, e1, e2 = fr.span_basis(scenario.a, scenario.channels[0])
     kappa = scenario.g0 * scenario.power * scenario.n_tx
     n_rx = scenario.n_rx
@@ -206,20 +231,17 @@ def superposition_design(
     theta_end = np.where(mrt, np.arctan2(sigma, rho), np.arctan2(np.sqrt(beta_c), np.sqrt(beta)))
     end = (w_max, 0.0, 1.0, 0.0, theta_end, 0.0, 0.0)  # w, s, p, q, theta_w, theta_r, dual
     point = fr.FrontierPoint(*(np.where(use_end, e, x) for x, e in zip(point, end)))
-    W, Rs = _to_matrices(point, e1, e2, scenario.power)
+    VW, VR = _to_factors(point, e1, e2, scenario.power)
     upper = np.maximum(upper, phi_end)
     scale = 2.0 * scenario.n_symbols * scenario.db_norm2
-    # metrics straight from the matrices (built PSD here, so no validation pass)
-    a = scenario.a
-    cW, cS = (np.einsum("i,nij,j->n", a.conj(), M, a).real for M in (W, Rs))
-    crb = np.asarray(crb_from_gains(scenario, cW, cS))
+    # metrics straight from the factors (built PSD here, so no validation pass)
+    crb, sinr = lowrank.metrics(scenario, VW, VR, "superposition")
     info = 1.0 / crb
     info_upper = np.maximum(scale * upper, info)  # the design itself is a lower bound
-    sinr = sinr_unchecked(scenario.channels, W[:, None], Rs, scenario.comm_noise_power)[:, 0]
     return SuperpositionDesign(
         snr_min=gamma.reshape(shape),
-        W=W.reshape(*shape, *W.shape[-2:]),
-        Rs=Rs.reshape(*shape, *Rs.shape[-2:]),
+        W_factor=VW.reshape(*shape, *VW.shape[-2:]),
+        Rs_factor=VR.reshape(*shape, *VR.shape[-2:]),
         crb=crb.reshape(shape),
         crb_lower_bound=(1.0 / info_upper).reshape(shape),
         information=info.reshape(shape),

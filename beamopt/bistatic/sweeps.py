@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from numpy.linalg import norm
 
 from .._io import csv_text, progress_bar, write_atomic
 from .._validation import as_array, as_generator, check_choice, check_int, check_unit_interval
+from . import _lowrank as lowrank
 from .closed_form import mrt_covariance
-from .crb import crb_doa
+from .crb import crb_from_gains
 from .echoes import doa_mse
 from .scenario import BistaticScenario
 
@@ -56,8 +58,12 @@ def sensing_only_design(
     check_choice(signal, "signal", SENSING_SIGNALS)
     f = float(check_unit_interval(deterministic_fraction, "deterministic_fraction"))
     M = mrt_covariance(scenario.a, scenario.power)
-    share = {"gaussian": 0.0, "deterministic": 1.0, "superposition": f}[signal]
+    share = _deterministic_share(signal, f)
     return (1.0 - share) * M, share * M
+
+
+def _deterministic_share(signal: str, f: float) -> float:
+    return {"gaussian": 0.0, "deterministic": 1.0, "superposition": f}[signal]
 
 
 def with_sensing_snr(scenario: BistaticScenario, snr_db) -> list[BistaticScenario]:
@@ -115,7 +121,7 @@ class CrbSweep:
 
     def plot(self, ax=None, **kwargs):
         """Draw the curves with :func:`beamopt.plots.plot_crb_sweep`; returns the Axes."""
-        from ..plots import plot_crb_sweep
+        from .plots import plot_crb_sweep
 
         return plot_crb_sweep(self, ax=ax, **kwargs)
 
@@ -189,14 +195,18 @@ def crb_sweep(
     n_trials = check_int(n_trials, "n_trials", minimum=0)
     mse_fn = doa_mse if n_trials > 0 else None
     gen = as_generator(rng)
+    f = float(check_unit_interval(deterministic_fraction, "deterministic_fraction"))
     crb = np.empty((len(signals), x.size))
     mse = np.empty_like(crb) if mse_fn is not None else None
     for j, sc in enumerate(progress_bar(scenarios, progress, "sweep")):
+        # every design is a share of one MRT beam: its gain a^H M a from the rank-one factor
+        gain = lowrank.quad(sc.a, lowrank.from_vector(np.sqrt(sc.power) * sc.a / norm(sc.a)))
         for i, s in enumerate(signals):
-            W, Rs = sensing_only_design(sc, s, deterministic_fraction)
-            Rs_model = None if s == "gaussian" else Rs
-            crb[i, j] = crb_doa(sc, W, Rs_model)
+            share = _deterministic_share(s, f)
+            crb[i, j] = crb_from_gains(sc, (1.0 - share) * gain, share * gain)
             if mse_fn is not None:
+                W, Rs = sensing_only_design(sc, s, f)
+                Rs_model = None if s == "gaussian" else Rs
                 mse[i, j] = mse_fn(sc, W, Rs_model, n_trials=n_trials, rng=gen).mse
     snr_db = 10.0 * np.log10([sc.sensing_snr for sc in scenarios])
     meta = {"deterministic_fraction": float(deterministic_fraction), "n_trials": n_trials}

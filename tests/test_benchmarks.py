@@ -1,0 +1,36 @@
+"""Smoke run of the boundary-scale benchmark at a tiny size, so the script cannot rot."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(relative: str):
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_boundary_scale_benchmark_tiny(tmp_path, capsys):
+    module = _load("benchmarks/bench_boundary_scale.py")
+    argv = ["--n-tx", "8", "--n-points", "3", "--sweep-points", "2", "--n-trials", "2"]
+    rows = module.main([*argv, "--repeats", "1", "--rounds", "1", "--out", str(tmp_path)])
+    assert [(r["case"], r["n_tx"]) for r in rows] == [("boundary", 8), ("crb_sweep", 16)]
+    with (tmp_path / "bench_boundary_scale.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == 2
+    for row in table:
+        values = [float(row[k]) for k in row if k not in ("case", "n_tx", "n_points")]
+        assert all(np.isfinite(v) and v >= 0 for v in values)
+        ratio = float(row["time_default_s"]) / float(row["time_one_thread_s"])
+        assert float(row["ratio_default_over_one"]) == ratio
+    out = capsys.readouterr().out
+    assert "threads" in out and ("PASS" in out or "FAIL" in out)

@@ -20,7 +20,7 @@ _INFEASIBLE = ("infeasible", "infeasible_inaccurate")
 
 @dataclass(frozen=True)
 class SolveInfo:
-    """What happened inside :func:`solve_with_fallback`."""
+    """What happened inside `solve_with_fallback`."""
 
     status: str
     solver: str
@@ -34,20 +34,20 @@ class SolveInfo:
 
 
 def solve_with_fallback(problem, solver=None, solver_options=None) -> SolveInfo:
-    """Solve ``problem``; try each back-end in turn until one gives a usable answer.
+    """Solve `problem`; try each back-end in turn until one gives a usable answer.
 
     Parameters
     ----------
     problem : cvxpy.Problem
     solver : str, optional
-        A cvxpy solver name; ``None`` tries Clarabel then SCS.
+        A cvxpy solver name; `None` tries Clarabel then SCS.
     solver_options : dict, optional
-        Keyword arguments forwarded to ``problem.solve``.
+        Keyword arguments forwarded to `problem.solve`.
 
     Returns
     -------
     SolveInfo
-        Status ``"optimal"``/``"optimal_inaccurate"`` or ``"infeasible"``.
+        Status `"optimal"`/`"optimal_inaccurate"` or `"infeasible"`.
 
     Raises
     ------

@@ -1,8 +1,8 @@
 """Matplotlib figures of CRB sweeps and CRB-rate boundaries.
 
-Every function takes ``ax=None`` (a new figure through :mod:`matplotlib.pyplot` when
+Every function takes `ax=None` (a new figure through `matplotlib.pyplot` when
 omitted), draws on it and returns the Axes; none saves files. matplotlib is imported
-inside the functions so ``import beamopt`` stays light. CRBs are drawn on a log axis in
+inside the functions so `import beamopt` stays light. CRBs are drawn on a log axis in
 rad^2; non-finite values (e.g. time switching with no sensing symbols) are left out.
 """
 
@@ -41,13 +41,14 @@ def plot_boundary(front, ax=None, *, label: str | None = None, **kwargs):
     Parameters
     ----------
     front : ParetoFront
-        The boundary (:func:`beamopt.crb_rate_boundary` or :func:`beamopt.average_boundary`).
+        The boundary ([`beamopt.crb_rate_boundary`][beamopt.bistatic.boundary.crb_rate_boundary] or
+        [`beamopt.average_boundary`][beamopt.bistatic.boundary.average_boundary]).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when omitted.
     label : str, optional
-        Legend label; defaults to ``front.label``.
+        Legend label; defaults to `front.label`.
     **kwargs
-        Passed to :meth:`matplotlib.axes.Axes.plot`.
+        Passed to `matplotlib.axes.Axes.plot`.
 
     Returns
     -------
@@ -71,7 +72,7 @@ def plot_boundaries(fronts: Sequence, ax=None, *, labels: Sequence[str] | None =
     fronts : sequence of ParetoFront
     ax : matplotlib.axes.Axes, optional
     labels : sequence of str, optional
-        One legend label per front; defaults to each ``front.label``.
+        One legend label per front; defaults to each `front.label`.
 
     Returns
     -------
@@ -93,10 +94,10 @@ def plot_crb_sweep(sweep, ax=None, *, show_mse: bool = True):
     Parameters
     ----------
     sweep : CrbSweep
-        From :func:`beamopt.crb_sweep`.
+        From [`beamopt.crb_sweep`][beamopt.bistatic.sweeps.crb_sweep].
     ax : matplotlib.axes.Axes, optional
     show_mse : bool
-        Also draw ``sweep.mse`` when it is not None.
+        Also draw `sweep.mse` when it is not None.
 
     Returns
     -------

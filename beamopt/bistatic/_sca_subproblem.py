@@ -1,8 +1,9 @@
-r"""The SCA subproblem of :func:`beamopt.sca_superposition` and its solution clean-up.
+r"""The SCA subproblem of [`beamopt.sca_superposition`][beamopt.bistatic.sca.sca_superposition] and
+its solution clean-up.
 
-The subproblem is the SDP :math:`\max\, \hat a^H \tilde R \hat a + \nu\, \hat a^H \tilde W \hat a`
-over the normalised covariances (:math:`\tilde W = W/P`), optionally restricted to
-:math:`\mathrm{span}\{a, h_1, \dots, h_K\}`, with the tangent slope :math:`\nu` a cvxpy
+The subproblem is the SDP $\max\, \hat a^H \tilde R \hat a + \nu\, \hat a^H \tilde W \hat a$
+over the normalised covariances ($\tilde W = W/P$), optionally restricted to
+$\mathrm{span}\{a, h_1, \dots, h_K\}$, with the tangent slope $\nu$ a cvxpy
 parameter so that the problem is compiled once.
 """
 
@@ -16,8 +17,8 @@ __all__ = ["build", "clean", "repair"]
 def build(scenario, gamma, Q):
     """The SCA subproblem in normalised units, with the tangent slope as a parameter.
 
-    Variables are ``W' = Q^H W Q / P`` in the basis ``Q`` (see
-    :func:`beamopt._sdp.covariance_program` for the row scaling and margin).
+    Variables are `W' = Q^H W Q / P` in the basis `Q` (see
+    `beamopt.bistatic._sdp.covariance_program` for the row scaling and margin).
     """
     import cvxpy as cp
 

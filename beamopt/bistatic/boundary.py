@@ -1,25 +1,27 @@
 r"""CRB-rate boundaries of one scenario and their average over channel draws.
 
-A boundary is evaluated at *rate targets*: for each target :math:`r` it reports the least
-DoA CRB a scheme reaches with rate at least :math:`r`,
+A boundary is evaluated at *rate targets*: for each target $r$ it reports the least
+DoA CRB a scheme reaches with rate at least $r$,
 
-.. math::
+$$
+\mathrm{CRB}^\star(r) = \min\; \mathrm{CRB}(\theta)
+\quad\text{s.t.}\quad \log_2(1 + \mathrm{SINR}) \ge r,\; \mathrm{tr}(W + R_s) \le P,
+$$
 
-    \mathrm{CRB}^\star(r) = \min\; \mathrm{CRB}(\theta)
-    \quad\text{s.t.}\quad \log_2(1 + \mathrm{SINR}) \ge r,\; \mathrm{tr}(W + R_s) \le P,
-
-which is non-decreasing in :math:`r`. ``scheme="optimal"`` solves this over all transmit
-covariances (the seed's P2 / P4 and benchmark V-B1); ``"time_switching"`` and
-``"power_splitting"`` restrict it to the benchmarks of :mod:`beamopt.schemes`. Targets below
+which is non-decreasing in $r$. `scheme="optimal"` solves this over all transmit
+covariances (the CRB-rate paper's P2 / P4 and benchmark V-B1); `"time_switching"` and
+`"power_splitting"` restrict it to the benchmarks of `beamopt.bistatic.schemes`. Targets below
 the rate the sensing-optimal design already achieves give its CRB (a flat start).
 
-Averaging over random channels (:func:`average_boundary`) happens at fixed rate targets:
-every draw is evaluated on one common rate grid and the CRBs are averaged target by target.
-Averaging the points of each draw's own parametrisation would mix different rates.
+Averaging over random channels ([`average_boundary`][beamopt.bistatic.boundary.average_boundary])
+happens at fixed rate targets: every draw is evaluated on one common rate grid and the CRBs are
+averaged target by target. Averaging the points of each draw's own parametrisation would mix
+different rates.
 
 References
 ----------
-The seed paper ``003``: Section II (the CRB-rate region), Section V-B and Figures 5-6.
+*CRB-Rate Tradeoff for Bistatic ISAC with Gaussian Information and Deterministic Sensing Signals*:
+Section II (the CRB-rate region), Section V-B and Figures 5-6.
 """
 
 from __future__ import annotations
@@ -65,24 +67,24 @@ class ParetoFront:
     Attributes
     ----------
     rate : ndarray, shape (n,)
-        Rate targets :math:`r`, bit/s/Hz, ascending.
+        Rate targets $r$, bit/s/Hz, ascending.
     crb : ndarray, shape (n,)
-        Least DoA CRB at rate :math:`\ge r`, rad^2 (``inf`` where the scheme cannot sense,
+        Least DoA CRB at rate $\ge r$, rad^2 (`inf` where the scheme cannot sense,
         e.g. time switching at the largest rate). For an averaged boundary, the mean over
         draws.
     achieved_rate : ndarray, shape (n,)
-        Rate of the returned design, bit/s/Hz (:math:`\ge` ``rate``).
+        Rate of the returned design, bit/s/Hz ($\ge$ `rate`).
     parameter : ndarray, shape (n,)
-        Scheme parameter of each point: the linear SINR target :math:`2^r-1` (``"optimal"``),
-        the sensing fraction :math:`\rho` (``"time_switching"``) or the communication power
-        :math:`p_c` in W (``"power_splitting"``); NaN for averaged boundaries.
+        Scheme parameter of each point: the linear SINR target $2^r-1$ (`"optimal"`),
+        the sensing fraction $\rho$ (`"time_switching"`) or the communication power
+        $p_c$ in W (`"power_splitting"`); NaN for averaged boundaries.
     signal : {"gaussian", "superposition", "known"}
     scheme : {"optimal", "time_switching", "power_splitting"}
     W : ndarray, shape (n, n_tx, n_tx), complex, or None
         Information covariance of each point (time-averaged for time switching); None for
-        averaged boundaries or after :meth:`from_csv`.
+        averaged boundaries or after [`from_csv`][beamopt.bistatic.boundary.ParetoFront.from_csv].
     Rs : ndarray, shape (n, n_tx, n_tx), complex, or None
-        Deterministic sample covariance of each point, as ``W``.
+        Deterministic sample covariance of each point, as `W`.
     metadata : dict
         JSON-serialisable description (scenario summary, method, number of draws).
     crb_draws : ndarray, shape (n_draws, n), or None
@@ -114,16 +116,16 @@ class ParetoFront:
 
     @property
     def label(self) -> str:
-        """Legend label, e.g. ``"gaussian, optimal"``."""
+        """Legend label, e.g. `"gaussian, optimal"`."""
         return f"{self.signal}, {self.scheme.replace('_', ' ')}"
 
     def crb_at(self, rate) -> np.ndarray:
-        r"""CRB at other rates by linear interpolation of :math:`\log\mathrm{CRB}` in rate.
+        r"""CRB at other rates by linear interpolation of $\log\mathrm{CRB}$ in rate.
 
         Parameters
         ----------
         rate : float or array_like
-            Rates in bit/s/Hz; NaN outside ``[rate[0], rate[-1]]``.
+            Rates in bit/s/Hz; NaN outside `[rate[0], rate[-1]]`.
         """
         r = np.asarray(rate, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -131,18 +133,18 @@ class ParetoFront:
             return np.exp(log_crb)
 
     def plot(self, ax=None, **kwargs):
-        """Draw the boundary with :func:`beamopt.plots.plot_boundary`; returns the Axes."""
+        """Draw the boundary with [`beamopt.plots.plot_boundary`][]; returns the Axes."""
         from ..plots import plot_boundary
 
         return plot_boundary(self, ax=ax, **kwargs)
 
     def to_csv(self, path) -> Path:
-        """Write ``rate, crb, achieved_rate, parameter`` to ``path`` atomically.
+        """Write `rate, crb, achieved_rate, parameter` to `path` atomically.
 
-        The first two lines are ``#`` comments: a format tag and a JSON object with
-        ``signal``, ``scheme`` and ``metadata``. Floats are written with 17 significant
-        digits so :meth:`from_csv` round-trips them exactly; ``W``, ``Rs`` and
-        ``crb_draws`` are not written.
+        The first two lines are `#` comments: a format tag and a JSON object with
+        `signal`, `scheme` and `metadata`. Floats are written with 17 significant
+        digits so [`from_csv`][beamopt.bistatic.boundary.ParetoFront.from_csv] round-trips them
+        exactly; `W`, `Rs` and `crb_draws` are not written.
         """
         info = {"signal": self.signal, "scheme": self.scheme, "metadata": self.metadata}
         text = csv_text(
@@ -154,7 +156,8 @@ class ParetoFront:
 
     @classmethod
     def from_csv(cls, path) -> ParetoFront:
-        """Read a boundary written by :meth:`to_csv` (without ``W``, ``Rs``)."""
+        """Read a boundary written by [`to_csv`][beamopt.bistatic.boundary.ParetoFront.to_csv]
+        (without `W`, `Rs`)."""
         with open(path, encoding="utf-8") as fh:
             magic, info = fh.readline(), fh.readline()
         if magic.strip() != f"# {_CSV_MAGIC}":
@@ -245,21 +248,21 @@ def crb_rate_boundary(
     scenario : BistaticScenario
         Single-user scenario.
     signal : {"gaussian", "superposition", "known"}
-        Signal model (see :func:`beamopt.minimize_crb`).
+        Signal model (see [`beamopt.minimize_crb`][]).
     scheme : {"optimal", "time_switching", "power_splitting"}
-        ``"optimal"`` minimises the CRB over all designs; the others are the benchmarks of
-        :mod:`beamopt.schemes`.
+        `"optimal"` minimises the CRB over all designs; the others are the benchmarks of
+        `beamopt.bistatic.schemes`.
     n_points : int
-        Number of rate targets, evenly spaced on :math:`[0, R_{\max}]` with
-        :math:`R_{\max} = \log_2(1 + P\|h\|^2/\sigma_c^2)`; ignored when ``rates`` is given.
+        Number of rate targets, evenly spaced on $[0, R_{\max}]$ with
+        $R_{\max} = \log_2(1 + P\|h\|^2/\sigma_c^2)$; ignored when `rates` is given.
     rates : array_like, shape (n,), optional
-        Explicit non-decreasing rate targets in :math:`[0, R_{\max}]`, bit/s/Hz.
+        Explicit non-decreasing rate targets in $[0, R_{\max}]$, bit/s/Hz.
     method : str
-        Solver for ``scheme="optimal"``. ``"auto"`` uses the batched closed form of
-        Proposition 1 for ``"gaussian"``/``"known"`` and, for ``"superposition"``, the
-        batched certified global search :func:`beamopt.superposition.superposition_design`
-        (also selected by ``"global"``); one call covers all targets. Any other value
-        (e.g. ``"sdp"``, ``"sca"``) is passed to :func:`beamopt.minimize_crb` point by point.
+        Solver for `scheme="optimal"`. `"auto"` uses the batched closed form of
+        Proposition 1 for `"gaussian"`/`"known"` and, for `"superposition"`, the
+        batched certified global search [`beamopt.bistatic.superposition.superposition_design`][]
+        (also selected by `"global"`); one call covers all targets. Any other value
+        (e.g. `"sdp"`, `"sca"`) is passed to [`beamopt.minimize_crb`][] point by point.
     progress : bool
         Show a tqdm bar when solving point by point.
 
@@ -270,9 +273,9 @@ def crb_rate_boundary(
     Raises
     ------
     ValueError
-        For unknown ``signal``/``scheme``, several users or malformed ``rates``.
+        For unknown `signal`/`scheme`, several users or malformed `rates`.
     InfeasibleError
-        If a rate target exceeds :math:`R_{\max}`.
+        If a rate target exceeds $R_{\max}$.
 
     Examples
     --------
@@ -336,36 +339,38 @@ def average_boundary(
 ) -> ParetoFront:
     r"""CRB-rate boundary averaged over random channel draws, at fixed rate targets.
 
-    The draws are made first, in order, in the calling process: draw :math:`d` is
-    ``factory(g_d)`` with :math:`g_d` the :math:`d`-th child of ``rng``
-    (:meth:`numpy.random.Generator.spawn`). Every draw is evaluated at the same rate
-    targets :math:`r_1 < \dots < r_n` and the mean CRB is reported per target,
+    The draws are made first, in order, in the calling process: draw $d$ is
+    `factory(g_d)` with $g_d$ the $d$-th child of `rng`
+    (`numpy.random.Generator.spawn`). Every draw is evaluated at the same rate
+    targets $r_1 < \dots < r_n$ and the mean CRB is reported per target,
 
-    .. math:: \overline{\mathrm{CRB}}(r_i) = \frac{1}{D}\sum_{d=1}^{D} \mathrm{CRB}^\star_d(r_i).
+    $$
+    \overline{\mathrm{CRB}}(r_i) = \frac{1}{D}\sum_{d=1}^{D} \mathrm{CRB}^\star_d(r_i).
+    $$
 
-    By default the targets span :math:`[0, \min_d R_{\max,d}]` so that every draw can meet
+    By default the targets span $[0, \min_d R_{\max,d}]$ so that every draw can meet
     every target. Results are collected in draw order, so any executor gives the same
     numbers as the serial loop.
 
     Parameters
     ----------
     scenario : callable or mapping
-        ``factory(rng) -> BistaticScenario`` drawing one single-user scenario, or a mapping
-        of :meth:`BistaticScenario.from_geometry` keyword arguments (without ``rng``), in
-        which case the Rician CU channel is redrawn for each draw.
+        `factory(rng) -> BistaticScenario` drawing one single-user scenario, or a mapping
+        of [`BistaticScenario.from_geometry`][beamopt.BistaticScenario.from_geometry] keyword
+        arguments (without `rng`), in which case the Rician CU channel is redrawn for each draw.
     n_draws : int
-        Number of channel draws :math:`D \ge 1`.
+        Number of channel draws $D \ge 1$.
     rng : None, int or numpy.random.Generator
         Seed of the draws.
     signal, scheme, method
-        As in :func:`crb_rate_boundary`.
+        As in [`crb_rate_boundary`][beamopt.bistatic.boundary.crb_rate_boundary].
     n_points : int
-        Number of default rate targets (ignored when ``rates`` is given).
+        Number of default rate targets (ignored when `rates` is given).
     rates : array_like, shape (n,), optional
         Explicit common rate targets, bit/s/Hz; every draw must support them.
     executor : concurrent.futures.Executor, optional
-        Runs the per-draw boundaries (e.g. a ``ThreadPoolExecutor``, a
-        ``ProcessPoolExecutor``, or a Dask/Ray executor to go past one machine); None runs
+        Runs the per-draw boundaries (e.g. a `ThreadPoolExecutor`, a
+        `ProcessPoolExecutor`, or a Dask/Ray executor to go past one machine); None runs
         them serially in this process.
     progress : bool
         Show a tqdm progress bar over the draws.
@@ -373,8 +378,8 @@ def average_boundary(
     Returns
     -------
     ParetoFront
-        ``crb`` and ``achieved_rate`` are means over draws, ``crb_draws`` holds the per-draw
-        CRBs, ``parameter`` is NaN and ``W``/``Rs`` are None.
+        `crb` and `achieved_rate` are means over draws, `crb_draws` holds the per-draw
+        CRBs, `parameter` is NaN and `W`/`Rs` are None.
 
     Raises
     ------

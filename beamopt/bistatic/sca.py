@@ -1,36 +1,37 @@
-r"""Successive convex approximation for the superposition design (the seed's Algorithm 1).
+r"""Successive convex approximation for the superposition design (the CRB-rate paper's Algorithm 1).
 
-With :math:`x = g_0 c_W` the DoA information is, up to the factor :math:`2 L \|\partial b\|^2`,
+With $x = g_0 c_W$ the DoA information is, up to the factor $2 L \|\partial b\|^2$,
 
-.. math::
+$$
+F(W, R_s) = g_0 c_S + g_0 c_W - \frac{1}{N_r} + \frac{1}{N_r (1 + N_r g_0 c_W)},
+$$
 
-    F(W, R_s) = g_0 c_S + g_0 c_W - \frac{1}{N_r} + \frac{1}{N_r (1 + N_r g_0 c_W)},
+affine plus a convex function of $c_W = a^H W a$ (with several users
+$W = \sum_k W_k$). Replacing the convex term by its tangent at the previous
+iterate $c_W^{(i)}$ gives a global under-estimator of $F$, tight at
+$c_W^{(i)}$; maximising it is the SDP
 
-affine plus a convex function of :math:`c_W = a^H W a` (with several users
-:math:`W = \sum_k W_k`). Replacing the convex term by its tangent at the previous
-iterate :math:`c_W^{(i)}` gives a global under-estimator of :math:`F`, tight at
-:math:`c_W^{(i)}`; maximising it is the SDP
-
-.. math::
-
-    \max_{W_k, R_s \succeq 0}\; a^H R_s a + \nu_i\, a^H W a, \qquad
-    \nu_i = 1 - (1 + N_r g_0 c_W^{(i)})^{-2},
+$$
+\max_{W_k, R_s \succeq 0}\; a^H R_s a + \nu_i\, a^H W a, \qquad
+\nu_i = 1 - (1 + N_r g_0 c_W^{(i)})^{-2},
+$$
 
 subject to the (linear) SINR constraints and the power budget. Each solution is at
-least as good as the previous iterate under :math:`F`, so the objective is
+least as good as the previous iterate under $F$, so the objective is
 monotone and converges; the limit is a stationary point, not necessarily the
-global optimum (see :func:`beamopt.superposition_design` for the certified
-single-user optimum and ``docs/theory/superposition.md`` for how often SCA stops
-short).
+global optimum (see
+[`beamopt.superposition_design`][beamopt.bistatic.superposition.superposition_design] for the
+certified single-user optimum and `docs/theory/superposition.md` for how often SCA stops short).
 
-The SDPs are solved in normalised units (:math:`\tilde W = W/P`, unit-norm
-channels and steering vector, targets :math:`\gamma_k/\Gamma_k` with
-:math:`\Gamma_k = P\|h_k\|^2/\sigma_c^2`), built once with a cvxpy parameter for
-:math:`\nu_i` and re-solved each iteration.
+The SDPs are solved in normalised units ($\tilde W = W/P$, unit-norm
+channels and steering vector, targets $\gamma_k/\Gamma_k$ with
+$\Gamma_k = P\|h_k\|^2/\sigma_c^2$), built once with a cvxpy parameter for
+$\nu_i$ and re-solved each iteration.
 
 References
 ----------
-The seed paper ``003``, eqs. (58)-(61) and Algorithm 1.
+*CRB-Rate Tradeoff for Bistatic ISAC with Gaussian Information and Deterministic Sensing Signals*,
+eqs. (58)-(61) and Algorithm 1.
 """
 
 from __future__ import annotations
@@ -120,37 +121,37 @@ def sca_superposition(
     ----------
     scenario : BistaticScenario
     snr_min : float or array_like, shape (n_users,)
-        SINR targets :math:`\gamma_k` (linear, >= 0).
+        SINR targets $\gamma_k$ (linear, >= 0).
     initial_point : tuple (W, Rs), optional
-        Feasible starting design: ``W`` of shape (n_tx, n_tx), or (n_users, n_tx,
-        n_tx) with several users, and ``Rs`` of shape (n_tx, n_tx), in W. Default:
+        Feasible starting design: `W` of shape (n_tx, n_tx), or (n_users, n_tx,
+        n_tx) with several users, and `Rs` of shape (n_tx, n_tx), in W. Default:
         the optimal Gaussian-only design (Proposition 1 or the multi-user SDP), Rs = 0.
     max_iterations : int
         Largest number of SDP solves (>= 1).
     tolerance : float
         Stop when the relative gain in DoA information of one iteration is at most this.
     reduce : bool
-        Solve each SDP in span{a, h_1, ..., h_K} (dimension at most ``n_users + 1``).
+        Solve each SDP in span{a, h_1, ..., h_K} (dimension at most `n_users + 1`).
         Exact: projecting any feasible design onto that span keeps every quadratic
         form and lowers the trace, so the subproblem's optimal value is unchanged;
-        it is faster and better conditioned. ``False`` solves the seed's full
-        ``n_tx``-dimensional SDP.
+        it is faster and better conditioned. `False` solves the CRB-rate paper's full
+        `n_tx`-dimensional SDP.
     solver, solver_options :
         cvxpy back-end and options (default Clarabel, then SCS).
 
     Returns
     -------
     BeamformingResult
-        ``history`` holds the CRB of the start and of every accepted iterate
-        (non-increasing); ``status`` is ``"converged"`` or ``"max_iterations"``;
-        ``extras["nu"]`` holds the tangent slopes used.
+        `history` holds the CRB of the start and of every accepted iterate
+        (non-increasing); `status` is `"converged"` or `"max_iterations"`;
+        `extras["nu"]` holds the tangent slopes used.
 
     Raises
     ------
     InfeasibleError
         If the targets cannot be met (the largest achievable ones are reported).
     ValueError
-        For malformed targets, an infeasible or malformed ``initial_point`` or bad options.
+        For malformed targets, an infeasible or malformed `initial_point` or bad options.
     """
     start = time.perf_counter()
     check_scenario(scenario)

@@ -1,8 +1,8 @@
-"""The ``beamopt`` command line: figures analogous to the seed's Figures 2-6.
+"""The `beamopt` command line: figures analogous to the CRB-rate paper's Figures 2-6.
 
-``beamopt SUBCOMMAND [--config FILE.toml] [--out DIR] [--quiet]`` (or ``python -m beamopt``)
-writes a PNG and CSV file(s) to ``DIR`` (default ``out/``) and prints their paths. The
-config keys are documented in :mod:`beamopt.config` and ``docs/cli.md``; an invalid config
+`beamopt SUBCOMMAND [--config FILE.toml] [--out DIR] [--quiet]` (or `python -m beamopt`)
+writes a PNG and CSV file(s) to `DIR` (default `out/`) and prints their paths. The
+config keys are documented in `beamopt.cli.config` and `docs/cli.md`; an invalid config
 exits with status 2 and a one-line message naming the key. This module only parses the
 config and calls the public API.
 """
@@ -72,7 +72,7 @@ def _crb_vs_snr(cfg, out, progress):
 
 
 def _geometry_sweep(key, lo, hi, x_label, name, title):
-    """A CRB sweep over one ``from_geometry`` parameter between two config keys."""
+    """A CRB sweep over one `from_geometry` parameter between two config keys."""
 
     def run(cfg, out, progress):
         x = np.linspace(cfg[lo], cfg[hi], cfg["n_points"])
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
     Parameters
     ----------
     argv : list of str, optional
-        Arguments without the program name; ``sys.argv[1:]`` when None.
+        Arguments without the program name; `sys.argv[1:]` when None.
     """
     args = _parser().parse_args(argv)
     try:

@@ -161,7 +161,8 @@ def expected_gramian_precoder(H, n_streams: int) -> PrecoderResult:
         $\operatorname{tr}(F^H \hat G F)$ (averaged over subcarriers),
         equal to the sum of the `n_streams` largest eigenvalues of
         $\hat G$; `extras` holds `eigenvalues` (descending) and
-        `n_samples`. Use [`spectral_efficiency`][beamopt.spectral_efficiency.spectral_efficiency]
+        `n_samples`. Use
+        [`spectral_efficiency`][beamopt.precoding.spectral_efficiency.spectral_efficiency]
         for the SE.
 
     Raises

@@ -76,7 +76,7 @@ class ParetoFront:
         Rate of the returned design, bit/s/Hz ($\ge$ `rate`).
     parameter : ndarray, shape (n,)
         Scheme parameter of each point: the linear SINR target $2^r-1$ (`"optimal"`),
-        the sensing fraction $\rho$ (`"time_switching"`) or the communication power
+        the sensing fraction $\tau$ (`"time_switching"`) or the communication power
         $p_c$ in W (`"power_splitting"`); NaN for averaged boundaries.
     signal : {"gaussian", "superposition", "known"}
     scheme : {"optimal", "time_switching", "power_splitting"}

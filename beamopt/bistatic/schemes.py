@@ -3,22 +3,22 @@ r"""Benchmark transmit schemes of the CRB-rate paper's Section V-B (closed forms
 CRB-rate benchmarks for one communication user (Section V-B). With
 $u = h/\|h\|$, the rate-optimal design is MRT to the user,
 $W_c = P u u^H$, with the largest rate $R_{\max} = \log_2(1 + P\|h\|^2/\sigma_c^2)$;
-the sensing-optimal design $(W_s, R_{s,s})$ of each signal model is
+the sensing-optimal design $(W_{\mathrm{sen}}, R_{s,\mathrm{sen}})$ of each signal model is
 [`beamopt.minimize_crb`][] without an SINR target (MRT toward the target; for
 `"superposition"` all power goes to the deterministic signal).
 
-* **Time switching** with sensing fraction $\rho \in [0, 1]$: the sensing-optimal
-  design is sent for $\rho L$ symbols and the rate-optimal design for the rest. The
-  CRB uses the sensing symbols only, $L_s = \rho L$ (treated as continuous), and the
+* **Time switching** with sensing fraction $\tau \in [0, 1]$: the sensing-optimal
+  design is sent for $\tau L$ symbols and the rate-optimal design for the rest. The
+  CRB uses the sensing symbols only, $L_s = \tau L$ (treated as continuous), and the
   rate is averaged over all symbols:
 
   $$
-  \mathrm{CRB}_{TS}(\rho) = \frac{\mathrm{CRB}_s}{\rho}, \qquad
-  R_{TS}(\rho) = \rho R_s + (1 - \rho) R_{\max},
+  \mathrm{CRB}_{TS}(\tau) = \frac{\mathrm{CRB}_{\mathrm{sen}}}{\tau}, \qquad
+  R_{TS}(\tau) = \tau r_{\mathrm{sen}} + (1 - \tau) R_{\max},
   $$
 
-  where $\mathrm{CRB}_s, R_s$ belong to the sensing-optimal design ($R_s = 0$
-  for `"superposition"`, whose sensing block carries no data).
+  where $\mathrm{CRB}_{\mathrm{sen}}, r_{\mathrm{sen}}$ belong to the sensing-optimal design
+  ($r_{\mathrm{sen}} = 0$ for `"superposition"`, whose sensing block carries no data).
 * **Power splitting** with communication power $p_c \in [0, P]$ and sensing power
   $p_s = P - p_c$: a communication beam $p_c u u^H$ and a sensing beam
   $p_s a a^H / N_t$ share the budget, $\mathrm{tr}(W + R_s) = P$.
@@ -80,15 +80,15 @@ class SchemeDesign:
     scheme : {"time_switching", "power_splitting"}
     signal : {"gaussian", "superposition", "known"}
     parameter : ndarray, shape (m,)
-        Sensing fraction $\rho$ (time switching) or communication power $p_c$
+        Sensing fraction $\tau$ (time switching) or communication power $p_c$
         in W (power splitting).
     W : ndarray, shape (m, n_tx, n_tx), complex
         Information covariance; for time switching the time average
-        $\rho W_s + (1-\rho) W_c$ (the CRB is *not* a function of it).
+        $\tau W_{\mathrm{sen}} + (1-\tau) W_c$ (the CRB is *not* a function of it).
     Rs : ndarray, shape (m, n_tx, n_tx), complex
         Deterministic sample covariance (time-averaged for time switching).
     crb : ndarray, shape (m,)
-        DoA CRB, rad^2 (`inf` for time switching with $\rho = 0$).
+        DoA CRB, rad^2 (`inf` for time switching with $\tau = 0$).
     rate : ndarray, shape (m,)
         Communication rate, bit/s/Hz.
     """
@@ -132,8 +132,8 @@ def time_switching(scenario: BistaticScenario, fraction, signal: str = "gaussian
     r"""Time switching between the sensing-optimal and the rate-optimal design.
 
     $$
-    \mathrm{CRB}_{TS} = \mathrm{CRB}_s / \rho, \qquad
-    R_{TS} = \rho R_s + (1-\rho) R_{\max}
+    \mathrm{CRB}_{TS} = \mathrm{CRB}_{\mathrm{sen}} / \tau, \qquad
+    R_{TS} = \tau r_{\mathrm{sen}} + (1-\tau) R_{\max}
     $$
 
     Parameters
@@ -141,14 +141,14 @@ def time_switching(scenario: BistaticScenario, fraction, signal: str = "gaussian
     scenario : BistaticScenario
         Single-user scenario.
     fraction : float or array_like, shape (m,)
-        Share $\rho \in [0, 1]$ of the symbols sent with the sensing-optimal design.
+        Share $\tau \in [0, 1]$ of the symbols sent with the sensing-optimal design.
     signal : {"gaussian", "superposition", "known"}
         Signal model of the sensing block (see [`beamopt.minimize_crb`][]).
 
     Returns
     -------
     SchemeDesign
-        `crb` is `inf` where $\rho = 0$ (no sensing symbols).
+        `crb` is `inf` where $\tau = 0$ (no sensing symbols).
     """
     sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
@@ -176,7 +176,7 @@ def time_switching_at_rate(
     r"""Time switching with the largest sensing fraction that meets each rate target.
 
     $$
-    \rho(r) = \min\left(1, \frac{R_{\max} - r}{R_{\max} - R_s}\right)
+    \tau(r) = \min\left(1, \frac{R_{\max} - r}{R_{\max} - r_{\mathrm{sen}}}\right)
     $$
 
     Parameters

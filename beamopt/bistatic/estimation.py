@@ -26,23 +26,23 @@ $$
 
 Given $\theta$, the best phase of $\alpha$ is $\angle v$ (it only
 enters through $\Re(\alpha^* v)$), which is also the CRB-rate paper's eq. (50).
-Estimators of the magnitude $\rho = |\alpha|/\sigma_s$:
+Estimators of the magnitude $\xi = |\alpha|/\sigma_s$:
 
 * Gaussian-only ($c_S = 0$, exact ML, the CRB-rate paper's eq. (27)):
-  $\hat\rho^2 = \max(q/N_r - 1, 0) / (N_r c_W)$. The concentrated
+  $\hat\xi^2 = \max(q/N_r - 1, 0) / (N_r c_W)$. The concentrated
   likelihood is $x - 1 - \log x$ with $x = \max(q/N_r, 1)$, increasing in
   $q$, so $\hat\theta = \arg\max_\theta b^H \hat R b$ (the CRB-rate paper's eq. (29)).
 * `method="phase_magnitude"` (the CRB-rate paper's eqs. (50)-(52)): the same moment
   estimator with the total beam gain,
-  $\hat\rho^2 = \max(q/N_r - 1, 0) / (N_r (c_W + c_S))$.
+  $\hat\xi^2 = \max(q/N_r - 1, 0) / (N_r (c_W + c_S))$.
 * `method="ml"`: the exact ML, the unique positive root of the cubic
 
   $$
-  c_W^2 N_r^2 \rho^3 + c_W N_r |v| \rho^2 + \big((c_W + c_S) N_r - c_W q\big)\rho
+  c_W^2 N_r^2 \xi^3 + c_W N_r |v| \xi^2 + \big((c_W + c_S) N_r - c_W q\big)\xi
   - |v| = 0
   $$
 
-  (one sign change, so exactly one positive root; $\rho = |v|/(N_r c_S)$ when
+  (one sign change, so exactly one positive root; $\xi = |v|/(N_r c_S)$ when
   $c_W = 0$).
 
 The concentrated log-likelihood is a trigonometric polynomial in
@@ -157,7 +157,7 @@ def _statistics(Y, scenario, W, S) -> _Statistics:
 
 
 def _magnitude_ml(st: _Statistics, q, av):
-    r"""Exact ML of $\rho = |\alpha|/\sigma_s$ given `q` and `|v|`."""
+    r"""Exact ML of $\xi = |\alpha|/\sigma_s$ given `q` and `|v|`."""
     N, cW, cS = st.n_rx, st.cW, st.cS
     if av is None:
         return np.sqrt(np.maximum(q / N - 1.0, 0.0) / (N * cW))

@@ -1,25 +1,38 @@
 # Two entry points for a fresh machine: `make demo` and `make test`.
-# Both create .venv if missing and install everything (CPU torch only).
+# Both create .venv if missing. `make demo` installs the solver core only (no torch);
+# `make test` (and `make install`) add torch, the test and the docs tools.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= out
-# The CPU build of torch lives in a local wheel cache on these machines; an
-# unpinned `torch` would pull gigabytes of CUDA wheels from the registry.
-TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu*.whl))
-TORCH_REQ := $(if $(TORCH_WHEEL),$(TORCH_WHEEL),torch==2.13.0)
 
-.PHONY: install demo test lint docs bench clean
+# torch is only needed by the learning/sampling features and their tests, and only its CPU
+# build: a local wheel cache if the machine has one, else the CPU index (override
+# TORCH_INDEX_URL for a mirror). A plain `pip install torch` would pull the CUDA build.
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
+TORCH_WHEEL ?= $(firstword $(wildcard /opt/wheels/torch-$(TORCH_VERSION)+cpu*.whl))
+TORCH_INSTALL := $(if $(TORCH_WHEEL),"$(TORCH_WHEEL)",torch==$(TORCH_VERSION) --index-url $(TORCH_INDEX_URL))
 
-$(VENV)/.installed: pyproject.toml Makefile
+.PHONY: install install-core demo test lint docs bench clean
+
+# the solver core: numpy, scipy, cvxpy, pymanopt, matplotlib (no torch)
+$(VENV)/.core: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q "$(TORCH_REQ)"
+	$(PY) -m pip install -q -e .
+	touch $@
+
+# everything: CPU torch first (so the `torch` extra is already satisfied), then the extras
+$(VENV)/.installed: $(VENV)/.core
+	$(PY) -m pip install -q $(TORCH_INSTALL)
 	$(PY) -m pip install -q -e ".[torch,dev,docs]"
 	touch $@
 
+install-core: $(VENV)/.core
+
 install: $(VENV)/.installed
 
-demo: install
+demo: install-core
 	$(VENV)/bin/beamopt boundary --out $(OUT)
 
 lint: install
@@ -31,7 +44,7 @@ test: lint
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 docs: install
-	$(PY) -m mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 bench: install
 	$(PY) benchmarks/bench_closed_form.py

@@ -1,10 +1,10 @@
 """beamopt: optimization-focused beamforming solvers for integrated sensing and communication.
 
-The public API is flat: everything a user needs is importable from ``beamopt``. The code
-lives in one subpackage per family (:mod:`beamopt.bistatic`, :mod:`beamopt.posterior`,
-:mod:`beamopt.precoding`) on a shared foundation (steering vectors, units, result types,
+The public API is flat: everything a user needs is importable from `beamopt`. The code
+lives in one subpackage per family (`beamopt.bistatic`, `beamopt.posterior`,
+`beamopt.precoding`) on a shared foundation (steering vectors, units, result types,
 errors). Heavy dependencies (cvxpy, pymanopt, torch, matplotlib) are imported only by the
-functions that need them, so ``import beamopt`` stays fast.
+functions that need them, so `import beamopt` stays fast.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ _INFEASIBLE = ("infeasible", "infeasible_inaccurate")
 
 @dataclass(frozen=True)
 class SolveInfo:
-    """What happened inside :func:`solve_with_fallback`."""
+    """What happened inside `solve_with_fallback`."""
 
     status: str
     solver: str
@@ -34,9 +34,9 @@ class SolveInfo:
 
 
 def check_solver(solver) -> str | None:
-    """Require ``solver`` to be None or the name of an installed cvxpy solver.
+    """Require `solver` to be None or the name of an installed cvxpy solver.
 
-    Checked before any problem is built, so a typo is a [`ValueError`][] naming ``solver``
+    Checked before any problem is built, so a typo is a [`ValueError`][] naming `solver`
     and the allowed values rather than a failed solve. Imports cvxpy only for a name.
     """
     if solver is None:
@@ -53,20 +53,20 @@ def check_solver(solver) -> str | None:
 
 
 def solve_with_fallback(problem, solver=None, solver_options=None) -> SolveInfo:
-    """Solve ``problem``; try each back-end in turn until one gives a usable answer.
+    """Solve `problem`; try each back-end in turn until one gives a usable answer.
 
     Parameters
     ----------
     problem : cvxpy.Problem
     solver : str, optional
-        A cvxpy solver name; ``None`` tries Clarabel then SCS.
+        A cvxpy solver name; `None` tries Clarabel then SCS.
     solver_options : dict, optional
-        Keyword arguments forwarded to ``problem.solve``.
+        Keyword arguments forwarded to `problem.solve`.
 
     Returns
     -------
     SolveInfo
-        Status ``"optimal"``/``"optimal_inaccurate"`` or ``"infeasible"``.
+        Status `"optimal"`/`"optimal_inaccurate"` or `"infeasible"`.
 
     Raises
     ------

@@ -16,7 +16,7 @@ __all__ = ["write_atomic", "csv_text", "write_csv_rows", "progress_bar"]
 
 
 def write_atomic(path, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and :func:`os.replace`.
+    """Write `data` to `path` through a temporary file and `os.replace`.
 
     A crash mid-write leaves the old file or none, never a truncated one; the temporary
     file lives in the same directory so the final rename is atomic.
@@ -45,7 +45,7 @@ def csv_text(header: Sequence[str], columns: Sequence[np.ndarray], comments=()) 
 
 
 def write_csv_rows(path, rows: Sequence[dict]) -> Path:
-    """Write a list of dict rows (same keys) as CSV, atomically via :func:`write_atomic`."""
+    """Write a list of dict rows (same keys) as CSV, atomically via `write_atomic`."""
     buf = io.StringIO(newline="")
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -54,11 +54,11 @@ def write_csv_rows(path, rows: Sequence[dict]) -> Path:
 
 
 def progress_bar(iterable, enabled: bool, desc: str, total=None):
-    """A tqdm bar over ``iterable`` on a terminal; whole progress lines otherwise.
+    """A tqdm bar over `iterable` on a terminal; whole progress lines otherwise.
 
     Without a terminal (a log file, a pipe, CI) tqdm cannot redraw in place and its
     carriage returns would run into the next line, so at most about ten complete
-    ``desc: i/n`` lines are written to stderr instead.
+    `desc: i/n` lines are written to stderr instead.
     """
     if not enabled:
         return iterable

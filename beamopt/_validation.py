@@ -1,6 +1,6 @@
 """Argument checking shared by every public function.
 
-Every check raises :class:`ValueError` naming the argument and the allowed
+Every check raises `ValueError` naming the argument and the allowed
 range, so that bad input never turns into a silent NaN further down.
 """
 
@@ -28,7 +28,7 @@ __all__ = [
 
 
 def as_array(value, name: str, *, dtype=None, ndim=None) -> np.ndarray:
-    """Convert ``value`` to an ndarray that is finite (torch tensors accepted)."""
+    """Convert `value` to an ndarray that is finite (torch tensors accepted)."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch.Tensor without importing torch
         value = value.detach().cpu().numpy()
     # numpy turns '30' into 30.0 under dtype=float; a string is never a number here
@@ -71,9 +71,9 @@ def _real_scalar(value, name: str) -> float:
 
 
 def check_real(value, name: str, unit: str, *, lower=None, upper=None) -> float:
-    """Return ``value`` as a float: a real number (not text, not a bool) in ``(lower, upper)``.
+    """Return `value` as a float: a real number (not text, not a bool) in `(lower, upper)`.
 
-    ``unit`` (e.g. ``"dBm"``, ``"m"``, ``"degrees"``) is named in every message; open bounds
+    `unit` (e.g. `"dBm"`, `"m"`, `"degrees"`) is named in every message; open bounds
     that are None are not checked.
     """
     try:
@@ -90,7 +90,7 @@ def check_real(value, name: str, unit: str, *, lower=None, upper=None) -> float:
 
 
 def check_positive(value, name: str) -> float:
-    """Return ``value`` as a float, requiring ``0 < value < inf``."""
+    """Return `value` as a float, requiring `0 < value < inf`."""
     out = _real_scalar(value, name)
     if out <= 0:
         raise ValueError(f"{name} must be > 0; got {out}")
@@ -98,7 +98,7 @@ def check_positive(value, name: str) -> float:
 
 
 def check_nonnegative(value, name: str) -> float:
-    """Return ``value`` as a float, requiring ``0 <= value < inf``."""
+    """Return `value` as a float, requiring `0 <= value < inf`."""
     out = _real_scalar(value, name)
     if out < 0:
         raise ValueError(f"{name} must be >= 0; got {out}")
@@ -106,7 +106,7 @@ def check_nonnegative(value, name: str) -> float:
 
 
 def check_int(value, name: str, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int, requiring an integer ``>= minimum``."""
+    """Return `value` as an int, requiring an integer `>= minimum`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
     if value < minimum:
@@ -115,7 +115,7 @@ def check_int(value, name: str, *, minimum: int = 1) -> int:
 
 
 def check_shape_tail(arr: np.ndarray, tail: tuple[int, ...], name: str) -> None:
-    """Require ``arr.shape[-len(tail):] == tail``."""
+    """Require `arr.shape[-len(tail):] == tail`."""
     if arr.ndim < len(tail) or tuple(arr.shape[arr.ndim - len(tail) :]) != tuple(tail):
         want = ", ".join(str(t) for t in tail)
         raise ValueError(f"{name} must have shape (..., {want}); got {arr.shape}")
@@ -154,14 +154,14 @@ def as_covariance(M, name: str, n: int, *, batched: bool = True) -> np.ndarray:
 
 
 def check_choice(value, name: str, allowed) -> str:
-    """Require ``value`` to be one of ``allowed`` (e.g. a ``method=`` string)."""
+    """Require `value` to be one of `allowed` (e.g. a `method=` string)."""
     if value not in allowed:
         raise ValueError(f"{name} must be one of {tuple(allowed)}; got {value!r}")
     return value
 
 
 def check_unit_interval(value, name: str) -> np.ndarray:
-    """Return ``value`` as a float array with every entry in [0, 1]."""
+    """Return `value` as a float array with every entry in [0, 1]."""
     f = as_array(value, name, dtype=float)
     if np.any((f < 0) | (f > 1)):
         raise ValueError(f"{name} must lie in [0, 1]; got values in [{f.min()}, {f.max()}]")
@@ -169,14 +169,14 @@ def check_unit_interval(value, name: str) -> np.ndarray:
 
 
 def readonly(arr) -> np.ndarray:
-    """A read-only copy of ``arr`` (frozen dataclasses must not expose mutable arrays)."""
+    """A read-only copy of `arr` (frozen dataclasses must not expose mutable arrays)."""
     arr = np.array(arr, copy=True)
     arr.setflags(write=False)
     return arr
 
 
 def as_generator(rng) -> np.random.Generator:
-    """Accept ``None``, an int seed or a ``numpy.random.Generator``."""
+    """Accept `None`, an int seed or a `numpy.random.Generator`."""
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, numbers.Integral | np.random.SeedSequence):

@@ -2,12 +2,12 @@ r"""Uniform linear array steering vectors.
 
 Half-wavelength ULA with the phase reference at the array midpoint:
 
-.. math::
+$$
+a(\phi)_n = \exp\left(j \pi \left(n - \tfrac{N-1}{2}\right) \sin\phi\right),
+\qquad n = 0, \dots, N-1.
+$$
 
-    a(\phi)_n = \exp\left(j \pi \left(n - \tfrac{N-1}{2}\right) \sin\phi\right),
-    \qquad n = 0, \dots, N-1.
-
-The midpoint reference makes :math:`a^H \partial a / \partial\phi = 0`, which is
+The midpoint reference makes $a^H \partial a / \partial\phi = 0$, which is
 what decouples the DoA from the channel gain in the Fisher information.
 """
 
@@ -21,13 +21,13 @@ __all__ = ["steering_vector", "steering_vector_derivative", "element_positions"]
 
 
 def element_positions(n: int) -> np.ndarray:
-    """Element indices relative to the array midpoint, ``n - (N-1)/2``, shape (n,)."""
+    """Element indices relative to the array midpoint, `n - (N-1)/2`, shape (n,)."""
     n = check_int(n, "n")
     return np.arange(n) - (n - 1) / 2.0
 
 
 def steering_vector(n: int, angle) -> np.ndarray:
-    r"""Steering vector of an ``n``-element half-wavelength ULA.
+    r"""Steering vector of an `n`-element half-wavelength ULA.
 
     Parameters
     ----------
@@ -39,7 +39,7 @@ def steering_vector(n: int, angle) -> np.ndarray:
     Returns
     -------
     ndarray, shape (..., n), complex128
-        :math:`a(\phi)_k = e^{j\pi (k-(n-1)/2)\sin\phi}`; ``||a|| = sqrt(n)``.
+        $a(\phi)_k = e^{j\pi (k-(n-1)/2)\sin\phi}$; `||a|| = sqrt(n)`.
 
     Examples
     --------
@@ -54,14 +54,14 @@ def steering_vector(n: int, angle) -> np.ndarray:
 
 
 def steering_vector_derivative(n: int, angle) -> np.ndarray:
-    r"""Derivative of :func:`steering_vector` with respect to the angle.
+    r"""Derivative of [`steering_vector`][beamopt.steering_vector] with respect to the angle.
 
-    .. math::
-
-        \frac{\partial a_k}{\partial\phi}
-        = j\pi\left(k-\tfrac{n-1}{2}\right)\cos\phi\,a_k,
-        \qquad \left\|\frac{\partial a}{\partial\phi}\right\|^2
-        = \frac{\pi^2\cos^2\phi\, n(n^2-1)}{12}.
+    $$
+    \frac{\partial a_k}{\partial\phi}
+    = j\pi\left(k-\tfrac{n-1}{2}\right)\cos\phi\,a_k,
+    \qquad \left\|\frac{\partial a}{\partial\phi}\right\|^2
+    = \frac{\pi^2\cos^2\phi\, n(n^2-1)}{12}.
+    $$
 
     Parameters
     ----------

@@ -11,7 +11,7 @@ class InfeasibleError(ValueError):
     Attributes
     ----------
     parameter : str
-        Name of the offending argument (e.g. ``"snr_min"``).
+        Name of the offending argument (e.g. `"snr_min"`).
     requested : float or ndarray
         The target that was asked for (linear scale).
     max_achievable : float or ndarray

@@ -1,7 +1,7 @@
 """Frozen result objects shared by every beamopt solver.
 
-Modelled on :class:`scipy.optimize.OptimizeResult` and pymanopt's
-``OptimizerResult``: one solution, its objective, how the solver stopped and
+Modelled on `scipy.optimize.OptimizeResult` and pymanopt's
+`OptimizerResult`: one solution, its objective, how the solver stopped and
 what it cost. Subclasses add the quantities specific to a problem family.
 """
 
@@ -35,10 +35,10 @@ class SolverResult:
     objective : float
         Objective value at the returned solution.
     status : str
-        ``"optimal"``, ``"optimal_inaccurate"``, ``"converged"`` or
-        ``"max_iterations"``.
+        `"optimal"`, `"optimal_inaccurate"`, `"converged"` or
+        `"max_iterations"`.
     method : str
-        The method that produced the solution (e.g. ``"closed_form"``).
+        The method that produced the solution (e.g. `"closed_form"`).
     iterations : int
         Solver iterations (0 for closed forms).
     solve_time : float
@@ -81,7 +81,7 @@ class BeamformingResult(SolverResult):
     crb : float
         DoA CRB of the design (rad^2) under the requested signal model.
     rate : float or ndarray, shape (n_users,)
-        Achievable rate ``log2(1 + sinr)`` in bit/s/Hz.
+        Achievable rate `log2(1 + sinr)` in bit/s/Hz.
     sinr : float or ndarray, shape (n_users,)
         Communication SINR (linear).
     """
@@ -107,8 +107,8 @@ class PrecoderResult(SolverResult):
     F : ndarray, shape (n_tx, n_streams) or (n_subcarriers, n_tx, n_streams), complex
         Precoder with orthonormal columns.
     objective : float
-        What the method maximises, at ``F``: the received energy
-        :math:`\mathrm{tr}(F^H \hat G F)` for the Gramian-based precoders, the
+        What the method maximises, at `F`: the received energy
+        $\mathrm{tr}(F^H \hat G F)$ for the Gramian-based precoders, the
         Monte Carlo average spectral efficiency (bit/s/Hz) for the manifold precoder.
     history : ndarray
         Objective after each iteration (the warm start first); empty for closed forms.

@@ -8,12 +8,12 @@ __all__ = ["db_to_linear", "linear_to_db", "dbm_to_watt"]
 
 
 def db_to_linear(value_db):
-    """``10^(x/10)``, elementwise."""
+    """`10^(x/10)`, elementwise."""
     return 10.0 ** (np.asarray(value_db, dtype=float) / 10.0)
 
 
 def linear_to_db(value):
-    """``10 log10(x)``, elementwise."""
+    """`10 log10(x)`, elementwise."""
     return 10.0 * np.log10(np.asarray(value, dtype=float))
 
 

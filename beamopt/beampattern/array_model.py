@@ -25,7 +25,7 @@ __all__ = ["ideal_positions", "impaired_positions", "steering_matrix"]
 
 
 def ideal_positions(n_tx: int) -> np.ndarray:
-    """Half-wavelength ULA positions in wavelengths, centred: ``(k - (n_tx-1)/2) / 2``."""
+    """Half-wavelength ULA positions in wavelengths, centred: `(k - (n_tx-1)/2) / 2`."""
     return element_positions(check_int(n_tx, "n_tx")) / 2.0
 
 
@@ -54,7 +54,7 @@ def impaired_positions(n_tx: int, rng=None, *, sigma: float = 1 / 30) -> np.ndar
 
 
 def steering_matrix(angles, positions) -> np.ndarray:
-    r"""Steering vectors $a(\theta)$ as columns, shape ``(K, n_angles)`` (``(K,)`` for a scalar).
+    r"""Steering vectors $a(\theta)$ as columns, shape `(K, n_angles)` (`(K,)` for a scalar).
 
     Parameters
     ----------

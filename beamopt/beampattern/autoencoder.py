@@ -15,8 +15,8 @@ parts; $K$ antennas, $|\mathcal M|$ messages and $N$ hidden units:
 with $\Theta = (\theta_{\min}, \theta_{\max}, \vartheta_{\min}, \vartheta_{\max})$ in radians.
 The constellation is normalised to unit mean energy and the beam to $\|v\|^2 = E_{tx}$, so
 $x = v\, s(m)$ meets the budget. The paper's two complexity levels are
-``complexity="full"`` ($N = 1024$, compared with a model-driven grid of 500) and
-``complexity="limited"`` ($N = 21$, grid of 156); an integer sets $N$ directly.
+`complexity="full"` ($N = 1024$, compared with a model-driven grid of 500) and
+`complexity="limited"` ($N = 21$, grid of 156); an integer sets $N$ directly.
 
 Training is the paper's two-step procedure for a trade-off weight $\omega_r \in [0, 1]$:
 
@@ -43,7 +43,7 @@ with the definitions of
 Monte Carlo under $\mathcal H_0$, SER, RMSE over detected targets).
 
 torch is imported by this module only; every random draw comes from one seeded
-``torch.Generator``.
+`torch.Generator`.
 """
 
 from __future__ import annotations
@@ -94,14 +94,14 @@ def _c2r(z):
 
 
 class NeuralISAC(torch.nn.Module):
-    """The five networks of the autoencoder baseline (Table I).
+    r"""The five networks of the autoencoder baseline (Table I).
 
     Parameters
     ----------
     n_tx : int
         Antennas $K$.
     n_messages : int
-        Messages $|\\mathcal M|$.
+        Messages $|\mathcal M|$.
     hidden : int
         Hidden units $N$ of the beamformer, detector and angle estimator.
     energy : float
@@ -127,7 +127,7 @@ class NeuralISAC(torch.nn.Module):
         return s / torch.sqrt(torch.mean(torch.abs(s) ** 2))
 
     def beam(self, prior):
-        """Beams $v$ for priors (B, 4) in radians: (B, K) complex with $\\|v\\|^2 = E_{tx}$."""
+        r"""Beams $v$ for priors (B, 4) in radians: (B, K) complex with $\|v\|^2 = E_{tx}$."""
         out = self.beamformer(prior)
         v = torch.complex(out[:, : self.n_tx], out[:, self.n_tx :])
         return np.sqrt(self.energy) * v / torch.linalg.vector_norm(v, dim=-1, keepdim=True)
@@ -144,20 +144,20 @@ class NeuralISAC(torch.nn.Module):
 
 @dataclass(frozen=True, kw_only=True)
 class NeuralISACResult(SolverResult):
-    """Outcome of [`train_neural_isac`][beamopt.beampattern.autoencoder.train_neural_isac].
+    r"""Outcome of [`train_neural_isac`][beamopt.beampattern.autoencoder.train_neural_isac].
 
     Attributes
     ----------
     model : NeuralISAC
         Trained networks (eval mode, on the CPU).
     omega : float
-        Trade-off weight $\\omega_r$ it was trained for.
+        Trade-off weight $\omega_r$ it was trained for.
     comm_sector : tuple of float
         User sector (radians) it was trained for.
     history : ndarray, shape (n_iterations,)
-        Step-1 loss $\\mathcal J^{TD}_{ISAC}$ per iteration.
+        Step-1 loss $\mathcal J^{TD}_{ISAC}$ per iteration.
     history_angle : ndarray, shape (n_iterations_angle,)
-        Step-2 loss $\\mathcal J^{angle}_{ISAC}$ per iteration.
+        Step-2 loss $\mathcal J^{angle}_{ISAC}$ per iteration.
     n_parameters : int
         Trainable parameters of the sensing networks (beamformer, detector, angle estimator).
     objective : float
@@ -192,7 +192,7 @@ def _steer(pos, theta):
 
 
 def _batch(gen, n, pos, target_sectors, comm, M, sig_r, sig_c, present=None):
-    """Draw one batch (CPU, float32); ``target_sectors`` (n, 2) radians."""
+    """Draw one batch (CPU, float32); `target_sectors` (n, 2) radians."""
     theta = _uniform(gen, 0, 1, n) * (target_sectors[:, 1] - target_sectors[:, 0])
     theta = theta + target_sectors[:, 0]
     t = (torch.rand(n, generator=gen, dtype=torch.float64) < 0.5) if present is None else present
@@ -260,7 +260,7 @@ def train_neural_isac(
     n_iterations : int
         Adam steps of step 1 (detection, eq. (11)); the paper uses 50 000.
     n_iterations_angle : int, optional
-        Adam steps of step 2 (angle, eq. (12)); defaults to ``n_iterations``.
+        Adam steps of step 2 (angle, eq. (12)); defaults to `n_iterations`.
     batch_size : int
     learning_rate : float
         Adam's rate (the paper: $10^{-3}$).
@@ -271,9 +271,9 @@ def train_neural_isac(
     mean_deg, span_deg : tuple of float
         Ranges of the random sensing sectors' mean and span, degrees.
     rng : int
-        Seed of the ``torch.Generator`` (data) and of the weight initialisation.
+        Seed of the `torch.Generator` (data) and of the weight initialisation.
     device : str
-        ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
+        `"auto"` (CUDA when present), `"cpu"`, `"cuda"`, ...
     progress : bool
 
     Returns
@@ -375,14 +375,14 @@ def neural_isac_tradeoff(
 
     The definitions are those of [`isac_tradeoff`][beamopt.beampattern.isac_tradeoff]: a
     target is declared when the detector's logit exceeds its $(1 - P_{fa})$ quantile on
-    ``n_threshold`` noise-only echoes of the sector; $P_{md}$ and the angle RMSE (over detected
-    targets) come from ``n_samples`` present targets, the SER from the user's messages in
+    `n_threshold` noise-only echoes of the sector; $P_{md}$ and the angle RMSE (over detected
+    targets) come from `n_samples` present targets, the SER from the user's messages in
     the sector each model was trained for. The same draws serve every model.
 
     Parameters
     ----------
     results : sequence of NeuralISACResult
-        Trained models; ``rho`` of the output is their ``omega``.
+        Trained models; `rho` of the output is their `omega`.
     true_positions : array_like, shape (K,)
         Element positions (wavelengths) of the true array.
     target_sector_deg : array_like, shape (2,)
@@ -396,7 +396,7 @@ def neural_isac_tradeoff(
     Returns
     -------
     IsacTradeoff
-        ``threshold`` is NaN: each model has its own (on its logit).
+        `threshold` is NaN: each model has its own (on its logit).
     """
     results = list(results)
     if not results or not all(isinstance(r, NeuralISACResult) for r in results):

@@ -30,16 +30,16 @@ __all__ = ["CovarianceMatchResult", "match_covariance_pattern", "covariance_beam
 
 @dataclass(frozen=True, kw_only=True)
 class CovarianceMatchResult(SolverResult):
-    """Outcome of [`match_covariance_pattern`][beamopt.beampattern.match_covariance_pattern].
+    r"""Outcome of [`match_covariance_pattern`][beamopt.beampattern.match_covariance_pattern].
 
     Attributes
     ----------
     R : ndarray, shape (K, K), complex
         Transmit covariance.
     scale : float
-        The optimal scale $\\alpha$ of the desired pattern.
+        The optimal scale $\alpha$ of the desired pattern.
     pattern : ndarray, shape (n_grid,)
-        $a(\\theta_i)^\\top R a(\\theta_i)^*$ on the design grid.
+        $a(\theta_i)^\top R a(\theta_i)^*$ on the design grid.
     """
 
     R: np.ndarray
@@ -48,7 +48,7 @@ class CovarianceMatchResult(SolverResult):
 
 
 def covariance_beampattern(R, angles, positions) -> np.ndarray:
-    r"""Pattern $a(\theta)^\top R\, a(\theta)^*$ of covariance(s) ``R`` (shape ``(..., K, K)``)."""
+    r"""Pattern $a(\theta)^\top R\, a(\theta)^*$ of covariance(s) `R` (shape `(..., K, K)`)."""
     R = as_array(R, "R", dtype=complex)
     A = steering_matrix(np.atleast_1d(as_array(angles, "angles", dtype=float)), positions)
     return np.einsum("kn,...kl,ln->...n", A, R, A.conj()).real
@@ -63,7 +63,7 @@ def match_covariance_pattern(
     constraint: str = "per_antenna",
     solver: str | None = None,
 ) -> CovarianceMatchResult:
-    r"""Transmit covariance whose pattern best matches ``desired`` in least squares.
+    r"""Transmit covariance whose pattern best matches `desired` in least squares.
 
     Parameters
     ----------

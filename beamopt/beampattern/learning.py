@@ -25,7 +25,7 @@ learned matrix through
 [`SensingReceiver.from_dictionary`][beamopt.beampattern.SensingReceiver.from_dictionary] and
 [`ls_beam`][beamopt.beampattern.ls_beam].
 
-torch is imported by this module only; everything is seeded through one ``torch.Generator``.
+torch is imported by this module only; everything is seeded through one `torch.Generator`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class ModelDrivenISAC(torch.nn.Module):
     energy : float
         $E_{tx}$.
     dtype : torch.dtype
-        Real dtype of the parameters (``torch.float32`` or ``torch.float64``).
+        Real dtype of the parameters (`torch.float32` or `torch.float64`).
     """
 
     def __init__(self, dictionary, grid, *, energy: float = 1.0, dtype=torch.float32):
@@ -83,14 +83,14 @@ class ModelDrivenISAC(torch.nn.Module):
         return torch.complex(self.A_re, self.A_im)
 
     def transmit(self, b):
-        """LS beams for patterns ``b`` (B, n_grid): returns (B, K) with $\\|x\\|^2 = E_{tx}$."""
+        r"""LS beams for patterns `b` (B, n_grid): returns (B, K) with $\|x\|^2 = E_{tx}$."""
         A = self.A
         M = torch.linalg.solve(A.conj() @ A.T, A.conj())  # (K, n_grid), no explicit inverse
         x = b.to(A.dtype) @ M.T
         return np.sqrt(self.energy) * x / torch.linalg.vector_norm(x, dim=-1, keepdim=True)
 
     def estimate(self, y, b):
-        """Soft-argmax angle (eq. (13)) for ``y`` (B, K) and sector masks ``b`` (B, n_grid)."""
+        """Soft-argmax angle (eq. (13)) for `y` (B, K) and sector masks `b` (B, n_grid)."""
         z = torch.abs(y @ self.A.conj())
         z = torch.where(b > 0, z, torch.full_like(z, -torch.inf))
         return torch.softmax(z, dim=-1) @ self.grid
@@ -177,11 +177,11 @@ def train_model_driven(
     mean_deg, span_deg : tuple of float
         Ranges of the random training sectors' mean and span, degrees.
     rng : int
-        Seed of the ``torch.Generator`` that draws every random quantity.
+        Seed of the `torch.Generator` that draws every random quantity.
     device : str
-        ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
+        `"auto"` (CUDA when present), `"cpu"`, `"cuda"`, ...
     dtype : torch.dtype
-        ``torch.float32`` or ``torch.float64``.
+        `torch.float32` or `torch.float64`.
     progress : bool
         Show a progress bar.
 

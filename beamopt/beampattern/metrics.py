@@ -36,13 +36,13 @@ __all__ = ["IsacTradeoff", "isac_tradeoff"]
 
 @dataclass(frozen=True, kw_only=True)
 class IsacTradeoff:
-    """Sensing and communication metrics along a sweep over $\\rho$.
+    r"""Sensing and communication metrics along a sweep over $\rho$.
 
     Attributes
     ----------
     rho : ndarray, shape (n_rho,)
     p_md : ndarray, shape (n_rho,)
-        Missed-detection probability at the threshold for ``p_fa``.
+        Missed-detection probability at the threshold for `p_fa`.
     ser : ndarray, shape (n_rho,)
         Symbol error rate.
     rmse : ndarray, shape (n_rho,)
@@ -68,7 +68,7 @@ class IsacTradeoff:
         return np.rad2deg(self.rmse)
 
     def rows(self) -> list[dict]:
-        """One dict per $\\rho$ (for CSV files)."""
+        r"""One dict per $\rho$ (for CSV files)."""
         return [
             {"label": self.label, "rho": r, "p_md": m, "ser": s, "rmse_deg": e}
             for r, m, s, e in zip(self.rho, self.p_md, self.ser, self.rmse_deg)
@@ -105,7 +105,7 @@ def isac_tradeoff(
     x_radar, x_comm : array_like, shape (K,)
         Radar and communication beams (LS beams of the transmitter's model).
     receiver : SensingReceiver
-        Sensing receiver for ``target_sector_deg``.
+        Sensing receiver for `target_sector_deg`.
     true_positions : array_like, shape (K,)
         Element positions (wavelengths) of the array that really radiates and receives.
     target_sector_deg, comm_sector_deg : array_like, shape (2,)
@@ -123,7 +123,7 @@ def isac_tradeoff(
     n_samples : int
         Monte Carlo draws (target present) per $\rho$.
     n_threshold : int
-        Noise-only draws for the threshold (seeded and cached from ``rng``'s seed).
+        Noise-only draws for the threshold (seeded and cached from `rng`'s seed).
     rng : int or numpy.random.Generator
     label : str
 

@@ -1,6 +1,6 @@
 """Figures of beampatterns and ISAC trade-off curves.
 
-Like the figures of `beamopt.plots`, every function takes ``ax=None`` (a new figure when
+Like the figures of `beamopt.plots`, every function takes `ax=None` (a new figure when
 omitted), draws and returns the Axes; none saves files; matplotlib is imported inside.
 """
 
@@ -25,13 +25,13 @@ def plot_beampattern(
     pattern : array_like, shape (n,)
         Power pattern, e.g. [`beampattern`][beamopt.beampattern.beampattern].
     ax : matplotlib.axes.Axes, optional
-        Axes to draw on (a polar Axes for ``kind="polar"``); a new figure when omitted.
+        Axes to draw on (a polar Axes for `kind="polar"`); a new figure when omitted.
     kind : {"cartesian", "polar"}
     db : bool
-        Draw ``10 log10`` of the pattern normalised to its peak (floored at -40 dB).
+        Draw `10 log10` of the pattern normalised to its peak (floored at -40 dB).
     label : str, optional
     **kwargs
-        Passed to ``ax.plot``.
+        Passed to `ax.plot`.
 
     Returns
     -------
@@ -70,7 +70,7 @@ def plot_isac_tradeoff(tradeoff, ax=None, *, metric: str = "p_md", **kwargs):
     metric : {"p_md", "rmse_deg"}
         Missed-detection probability or angle RMSE (degrees), both on log axes.
     **kwargs
-        Passed to ``ax.plot``.
+        Passed to `ax.plot`.
 
     Returns
     -------

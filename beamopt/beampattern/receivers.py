@@ -64,7 +64,7 @@ class SensingReceiver:
         The sector in radians.
     positions : ndarray or None
         Element positions (wavelengths) of the continuous model used to refine the grid
-        maximum; ``None`` for a grid-only receiver.
+        maximum; `None` for a grid-only receiver.
     n_refine : int
         Zoom steps of the refinement (each halves the search step).
     """
@@ -79,7 +79,7 @@ class SensingReceiver:
 
     @classmethod
     def from_positions(cls, sector_deg, positions, *, n_grid: int = 64, n_refine: int = 8):
-        """Model-based receiver: ``n_grid`` angles over the sector, then ``n_refine`` zooms."""
+        """Model-based receiver: `n_grid` angles over the sector, then `n_refine` zooms."""
         lo, hi = np.deg2rad(check_sector(sector_deg))
         n_grid = check_int(n_grid, "n_grid", minimum=2)
         n_refine = check_int(n_refine, "n_refine", minimum=0)
@@ -93,7 +93,7 @@ class SensingReceiver:
     def from_dictionary(cls, dictionary, grid, sector_deg, *, soft: bool = True):
         r"""Receiver on the dictionary columns whose grid angles lie in the sector (eq. (14)).
 
-        With ``soft=True`` the angle estimate is the soft-argmax of eq. (13),
+        With `soft=True` the angle estimate is the soft-argmax of eq. (13),
         $\hat\theta = \operatorname{softmax}(|A^H y|)^\top \theta_{grid}$ over the sector
         (what [`train_model_driven`][beamopt.beampattern.learning.train_model_driven] optimises);
         otherwise the grid angle of the largest $|a_i^H y|$. Detection uses the maximum either way.
@@ -111,7 +111,7 @@ class SensingReceiver:
                    bool(soft), _digest(D, None, 0))  # fmt: skip
 
     def statistic(self, y):
-        r"""Test statistic $T(y)$ and angle estimate $\hat\theta$ for received signals ``y``.
+        r"""Test statistic $T(y)$ and angle estimate $\hat\theta$ for received signals `y`.
 
         Parameters
         ----------
@@ -165,7 +165,7 @@ def detection_threshold(
 ) -> float:
     r"""Threshold $\bar\eta$ with $P(T(n) > \bar\eta) = P_{fa}$ under $\mathcal H_0$ (Monte Carlo).
 
-    Cached per (receiver, ``p_fa``, ``noise_power``, ``n_trials``, integer seed ``rng``), so
+    Cached per (receiver, `p_fa`, `noise_power`, `n_trials`, integer seed `rng`), so
     sweeps over $\rho$ reuse one threshold per sector.
 
     Parameters
@@ -213,12 +213,12 @@ def detection_threshold(
 
 
 def qam_constellation(order: int, *, name: str = "order") -> np.ndarray:
-    """Unit-average-energy constellation of ``order`` points (BPSK or square QAM).
+    """Unit-average-energy constellation of `order` points (BPSK or square QAM).
 
     Raises
     ------
     ValueError
-        If ``order`` is not one of ``QAM_ORDERS`` (2, 4, 16, 64, 256).
+        If `order` is not one of `QAM_ORDERS` (2, 4, 16, 64, 256).
     """
     if isinstance(order, bool) or order not in QAM_ORDERS:
         raise ValueError(f"{name} must be one of {QAM_ORDERS}; got {order!r}")

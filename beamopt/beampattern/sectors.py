@@ -1,6 +1,6 @@
 r"""Angular grids, prior sectors and the desired sector beampattern.
 
-A sector is a pair ``(theta_min, theta_max)`` in degrees inside $[-90^\circ, 90^\circ]$;
+A sector is a pair `(theta_min, theta_max)` in degrees inside $[-90^\circ, 90^\circ]$;
 the desired pattern of Model-Driven End-to-End Learning for Integrated Sensing and
 Communication, eq. (3), is one on the grid angles inside the sector and zero elsewhere:
 
@@ -23,19 +23,19 @@ __all__ = ["angle_grid", "check_sector", "desired_pattern", "random_sectors"]
 
 
 def angle_grid(n_grid: int) -> np.ndarray:
-    r"""Uniform grid of ``n_grid`` angles over $[-\pi/2, \pi/2]$ (radians, endpoints included)."""
+    r"""Uniform grid of `n_grid` angles over $[-\pi/2, \pi/2]$ (radians, endpoints included)."""
     n_grid = check_int(n_grid, "n_grid", minimum=2)
     return np.linspace(-np.pi / 2, np.pi / 2, n_grid)
 
 
 def check_sector(sector_deg, name: str = "sector_deg") -> np.ndarray:
-    """Validate one sector or a stack of sectors, shape ``(..., 2)``, in degrees.
+    """Validate one sector or a stack of sectors, shape `(..., 2)`, in degrees.
 
     Raises
     ------
     ValueError
-        If a sector is empty (``theta_min == theta_max``), reversed
-        (``theta_min > theta_max``) or leaves $[-90, 90]$ degrees.
+        If a sector is empty (`theta_min == theta_max`), reversed
+        (`theta_min > theta_max`) or leaves $[-90, 90]$ degrees.
     """
     s = as_array(sector_deg, name, dtype=float)
     if s.ndim == 0 or s.shape[-1] != 2:
@@ -51,14 +51,14 @@ def check_sector(sector_deg, name: str = "sector_deg") -> np.ndarray:
 
 
 def desired_pattern(grid, sector_deg) -> np.ndarray:
-    """Desired sector pattern ``b`` on ``grid`` (radians), batched over sectors.
+    """Desired sector pattern `b` on `grid` (radians), batched over sectors.
 
     Parameters
     ----------
     grid : array_like, shape (n_grid,)
         Grid angles in radians, e.g. [`angle_grid`][beamopt.beampattern.angle_grid].
     sector_deg : array_like, shape (..., 2)
-        Sector(s) ``(theta_min, theta_max)`` in degrees.
+        Sector(s) `(theta_min, theta_max)` in degrees.
 
     Returns
     -------
@@ -86,7 +86,7 @@ def random_sectors(n: int, rng=None, *, mean_deg=(-60.0, 60.0), span_deg=(10.0, 
     Returns
     -------
     ndarray, shape (n, 2)
-        Sectors ``(mean - span/2, mean + span/2)`` in degrees, clipped to $[-90, 90]$.
+        Sectors `(mean - span/2, mean + span/2)` in degrees, clipped to $[-90, 90]$.
     """
     n = check_int(n, "n")
     rng = as_generator(rng)

@@ -65,16 +65,16 @@ def ls_beam(A, b, energy: float = 1.0) -> np.ndarray:
 def sector_beam(
     sector_deg, n_tx: int = 16, *, n_grid: int = 500, energy: float = 1.0, positions=None
 ) -> np.ndarray:
-    """LS beam towards a sector (or a stack of sectors) with the model array.
+    r"""LS beam towards a sector (or a stack of sectors) with the model array.
 
     Parameters
     ----------
     sector_deg : array_like, shape (..., 2)
         Sector(s) in degrees.
     n_tx : int
-        Number of antennas $K$ (ignored when ``positions`` is given).
+        Number of antennas $K$ (ignored when `positions` is given).
     n_grid : int
-        Grid size over $[-90^\\circ, 90^\\circ]$.
+        Grid size over $[-90^\circ, 90^\circ]$.
     energy : float
         Energy budget.
     positions : array_like, shape (K,), optional
@@ -90,7 +90,7 @@ def sector_beam(
 
 
 def mix_beams(x_radar, x_comm, rho, phi: float = 0.0, energy: float = 1.0) -> np.ndarray:
-    r"""ISAC beam $v(\rho, \varphi)$ of eq. (5), batched over ``rho``.
+    r"""ISAC beam $v(\rho, \varphi)$ of eq. (5), batched over `rho`.
 
     Parameters
     ----------
@@ -122,7 +122,7 @@ def mix_beams(x_radar, x_comm, rho, phi: float = 0.0, energy: float = 1.0) -> np
 
 
 def beampattern(x, angles, positions=None) -> np.ndarray:
-    r"""Radiated power $|a(\theta)^\top x|^2$ of beam(s) ``x`` at ``angles`` (radians).
+    r"""Radiated power $|a(\theta)^\top x|^2$ of beam(s) `x` at `angles` (radians).
 
     Parameters
     ----------

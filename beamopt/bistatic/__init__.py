@@ -3,7 +3,7 @@
 The model (transmitter, sensing receiver and communication users; Gaussian information
 signals with unknown realisations plus deterministic sensing signals) follows the paper
 *CRB-Rate Tradeoff for Bistatic ISAC with Gaussian Information and Deterministic Sensing
-Signals*. Everything here takes a validated :class:`BistaticScenario`.
+Signals*. Everything here takes a validated [`BistaticScenario`][beamopt.BistaticScenario].
 """
 
 from __future__ import annotations

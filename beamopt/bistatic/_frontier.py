@@ -1,62 +1,62 @@
 r"""Closed-form support points of the superposition design's gain region.
 
-Normalise the single-user superposition problem (the seed's P4) by the power
-budget and the array size: :math:`\tilde W = W/P`, :math:`\tilde R = R_s/P`,
-:math:`\hat a = a/\sqrt{N_t}`, :math:`\hat h = h/\|h\|`, and write
+Normalise the single-user superposition problem (the CRB-rate paper's P4) by the power
+budget and the array size: $\tilde W = W/P$, $\tilde R = R_s/P$,
+$\hat a = a/\sqrt{N_t}$, $\hat h = h/\|h\|$, and write
 
-.. math::
+$$
+w = \hat a^H \tilde W \hat a, \qquad s = \hat a^H \tilde R \hat a, \qquad
+\Gamma = P\|h\|^2/\sigma_c^2, \qquad \beta = \gamma/\Gamma \in [0, 1].
+$$
 
-    w = \hat a^H \tilde W \hat a, \qquad s = \hat a^H \tilde R \hat a, \qquad
-    \Gamma = P\|h\|^2/\sigma_c^2, \qquad \beta = \gamma/\Gamma \in [0, 1].
+The constraints become $\hat h^H \tilde W \hat h \ge \gamma\, \hat h^H \tilde R \hat h
++ \beta$ and $\mathrm{tr}(\tilde W + \tilde R) \le 1$. The gain region
+$\mathcal A = \{(w, s)\}$ of feasible designs is convex (a linear image of a
+convex set). Its support function in the direction $(\nu, 1)$ is the SDP
 
-The constraints become :math:`\hat h^H \tilde W \hat h \ge \gamma\, \hat h^H \tilde R \hat h
-+ \beta` and :math:`\mathrm{tr}(\tilde W + \tilde R) \le 1`. The gain region
-:math:`\mathcal A = \{(w, s)\}` of feasible designs is convex (a linear image of a
-convex set). Its support function in the direction :math:`(\nu, 1)` is the SDP
+$$
+h(\nu) = \max\; s + \nu w \quad\text{s.t. the constraints above},
+$$
 
-.. math::
-
-    h(\nu) = \max\; s + \nu w \quad\text{s.t. the constraints above},
-
-whose Lagrange dual is one-dimensional: with :math:`\mu \ge 0` on the SINR
+whose Lagrange dual is one-dimensional: with $\mu \ge 0$ on the SINR
 constraint,
 
-.. math::
+$$
+h(\nu) = \min_{\mu \ge 0}\; \max\{\lambda_1(\mu), \lambda_2(\mu)\} - \mu\beta, \quad
+\lambda_1 = \lambda_{\max}(\hat a\hat a^H - \mu\gamma\, \hat h\hat h^H), \quad
+\lambda_2 = \lambda_{\max}(\nu\, \hat a\hat a^H + \mu\, \hat h\hat h^H).
+$$
 
-    h(\nu) = \min_{\mu \ge 0}\; \max\{\lambda_1(\mu), \lambda_2(\mu)\} - \mu\beta, \quad
-    \lambda_1 = \lambda_{\max}(\hat a\hat a^H - \mu\gamma\, \hat h\hat h^H), \quad
-    \lambda_2 = \lambda_{\max}(\nu\, \hat a\hat a^H + \mu\, \hat h\hat h^H).
-
-Everything lives in :math:`\mathrm{span}\{\hat a, \hat h\}`. In the orthonormal
-basis :math:`e_1 \propto \hat h`, :math:`e_2 \perp \hat h` with phases chosen so that
-:math:`\hat a = \rho e_1 + \sigma e_2`, :math:`\rho = |\hat h^H \hat a|`,
-:math:`\sigma = \sqrt{1-\rho^2}`, both matrices are real 2x2 and their top
-eigenvalues and eigenvectors are explicit. :math:`\lambda_1` decreases from 1 to
-:math:`\sigma^2` and :math:`\lambda_2` increases from :math:`\nu`, so for
-:math:`\nu < 1` they cross exactly once. Eliminating :math:`\mu` between the two
+Everything lives in $\mathrm{span}\{\hat a, \hat h\}$. In the orthonormal
+basis $e_1 \propto \hat h$, $e_2 \perp \hat h$ with phases chosen so that
+$\hat a = \rho e_1 + \sigma e_2$, $\rho = |\hat h^H \hat a|$,
+$\sigma = \sqrt{1-\rho^2}$, both matrices are real 2x2 and their top
+eigenvalues and eigenvectors are explicit. $\lambda_1$ decreases from 1 to
+$\sigma^2$ and $\lambda_2$ increases from $\nu$, so for
+$\nu < 1$ they cross exactly once. Eliminating $\mu$ between the two
 characteristic equations gives the crossing eigenvalue as the larger root of
 
-.. math::
-
-    (1+\gamma)\lambda^2 - \big(1 + \gamma\nu + \sigma^2(\nu + \gamma)\big)\lambda
-    + (1+\gamma)\nu\sigma^2 = 0.
+$$
+(1+\gamma)\lambda^2 - \big(1 + \gamma\nu + \sigma^2(\nu + \gamma)\big)\lambda
++ (1+\gamma)\nu\sigma^2 = 0.
+$$
 
 At the crossing both blocks are rank one along the top eigenvectors,
-:math:`\tilde W = p\, u_w u_w^H`, :math:`\tilde R = (1-p)\, u_r u_r^H` with
-:math:`u = \cos\vartheta\, e_1 + \sin\vartheta\, e_2`,
-:math:`\vartheta = \tfrac12\operatorname{atan2}(2b, a-d)` for the matrix
-:math:`[\begin{smallmatrix} a & b\\ b & d\end{smallmatrix}]`, and the SINR
+$\tilde W = p\, u_w u_w^H$, $\tilde R = (1-p)\, u_r u_r^H$ with
+$u = \cos\vartheta\, e_1 + \sin\vartheta\, e_2$,
+$\vartheta = \tfrac12\operatorname{atan2}(2b, a-d)$ for the matrix
+$[\begin{smallmatrix} a & b\\ b & d\end{smallmatrix}]$, and the SINR
 constraint is tight:
 
-.. math::
+$$
+p = \frac{\gamma\cos^2\vartheta_r + \beta}{\cos^2\vartheta_w + \gamma\cos^2\vartheta_r}.
+$$
 
-    p = \frac{\gamma\cos^2\vartheta_r + \beta}{\cos^2\vartheta_w + \gamma\cos^2\vartheta_r}.
-
-When this :math:`p` exceeds 1 the dual minimum lies beyond the crossing, the
-sensing block is empty and :math:`\tilde W` is the Gaussian-only beam of the
-seed's Proposition 1 (:math:`\cos^2\vartheta_w = \beta`). The dual value at the
-chosen :math:`\mu` is a rigorous upper bound on :math:`h(\nu)` for any
-:math:`\mu \ge 0` (weak duality) and agrees with the primal value to rounding.
+When this $p$ exceeds 1 the dual minimum lies beyond the crossing, the
+sensing block is empty and $\tilde W$ is the Gaussian-only beam of the
+CRB-rate paper's Proposition 1 ($\cos^2\vartheta_w = \beta$). The dual value at the
+chosen $\mu$ is a rigorous upper bound on $h(\nu)$ for any
+$\mu \ge 0$ (weak duality) and agrees with the primal value to rounding.
 """
 
 from __future__ import annotations
@@ -85,16 +85,16 @@ class FrontierPoint(NamedTuple):
 
 
 def span_basis(a: np.ndarray, h: np.ndarray):
-    r"""Orthonormal basis of span{a, h} with real coordinates for :math:`\hat a`.
+    r"""Orthonormal basis of span{a, h} with real coordinates for $\hat a$.
 
     Returns
     -------
     rho, sigma : float
-        :math:`\hat a = \rho e_1 + \sigma e_2`, :math:`\rho, \sigma \ge 0`.
+        $\hat a = \rho e_1 + \sigma e_2$, $\rho, \sigma \ge 0$.
     e1, e2 : ndarray, shape (n_tx,), complex
-        :math:`e_1 = e^{j\angle(\hat h^H \hat a)}\hat h`; :math:`e_2` is the unit
-        component of :math:`\hat a` orthogonal to :math:`h` (zero when
-        :math:`a \parallel h`, where it is never used with a non-zero weight).
+        $e_1 = e^{j\angle(\hat h^H \hat a)}\hat h$; $e_2$ is the unit
+        component of $\hat a$ orthogonal to $h$ (zero when
+        $a \parallel h$, where it is never used with a non-zero weight).
     """
     a_hat = a / np.linalg.norm(a)
     u1 = h / np.linalg.norm(h)
@@ -109,11 +109,11 @@ def span_basis(a: np.ndarray, h: np.ndarray):
 
 
 def _top(a_s, d_s, b, diff):
-    """Top eigen-pair of the real symmetric [[a, b], [b, d]] shifted by ``-c I``.
+    """Top eigen-pair of the real symmetric [[a, b], [b, d]] shifted by `-c I`.
 
-    Takes ``a_s = a - c``, ``d_s = d - c`` and ``diff = a - d``; returns
-    ``lambda_max - c = max(a_s, d_s) + b^2 / (hypot(diff/2, b) + |diff|/2)`` (no
-    cancellation even for a huge shift) and the eigenvector angle from ``e_1``.
+    Takes `a_s = a - c`, `d_s = d - c` and `diff = a - d`; returns
+    `lambda_max - c = max(a_s, d_s) + b^2 / (hypot(diff/2, b) + |diff|/2)` (no
+    cancellation even for a huge shift) and the eigenvector angle from `e_1`.
     """
     half = 0.5 * np.abs(diff)
     r = np.hypot(half, b)
@@ -123,10 +123,10 @@ def _top(a_s, d_s, b, diff):
 
 
 def _blocks(mu, nu, rho, sigma, gamma, beta=0.0, beta_c=1.0):
-    """Top eigen-pairs of K_r and K_w, eigenvalues shifted by ``-mu*beta`` (the dual value).
+    """Top eigen-pairs of K_r and K_w, eigenvalues shifted by `-mu*beta` (the dual value).
 
-    ``mu (1 - beta)`` is formed from ``beta_c = 1 - beta`` directly: at the maximum
-    target the multiplier is huge and ``(nu rho^2 + mu) - mu`` would lose every digit.
+    `mu (1 - beta)` is formed from `beta_c = 1 - beta` directly: at the maximum
+    target the multiplier is huge and `(nu rho^2 + mu) - mu` would lose every digit.
     """
     r2, s2, mb = rho * rho, sigma * sigma, mu * beta
     lam_r, th_r = _top(r2 - mu * gamma - mb, s2 - mb, rho * sigma, r2 - s2 - mu * gamma)
@@ -139,8 +139,8 @@ def _crossing_mu(nu, rho, sigma, gamma):
     """Dual multiplier where lambda_1 = lambda_2 (closed form, see module docstring).
 
     Cancellation-free: the discriminant is a sum of squares,
-    ``(1 - nu s2 + gamma (nu - s2))^2 + 4 gamma s2 (1 - nu)^2``, and of the two gaps
-    ``lambda - nu`` and ``lambda - s2`` (whose product is ``(1 - nu) rho^2 lambda / (1 + gamma)``)
+    `(1 - nu s2 + gamma (nu - s2))^2 + 4 gamma s2 (1 - nu)^2`, and of the two gaps
+    `lambda - nu` and `lambda - s2` (whose product is `(1 - nu) rho^2 lambda / (1 + gamma)`)
     the larger is formed directly and the smaller from the product.
     """
     r2, s2, c = rho * rho, sigma * sigma, 1.0 + gamma
@@ -160,25 +160,25 @@ def _crossing_mu(nu, rho, sigma, gamma):
 
 
 def frontier_point(nu, rho: float, sigma: float, gamma, beta, beta_c=None) -> FrontierPoint:
-    r"""Support point of the gain region in the direction :math:`(\nu, 1)`.
+    r"""Support point of the gain region in the direction $(\nu, 1)$.
 
     Parameters
     ----------
     nu : array_like, shape (...)
-        Weight of the information gain, :math:`0 \le \nu < 1`.
+        Weight of the information gain, $0 \le \nu < 1$.
     rho, sigma : float
-        Coordinates of :math:`\hat a` from :func:`span_basis`.
+        Coordinates of $\hat a$ from `span_basis`.
     gamma, beta : array_like, shape (...)
-        SINR target (linear) and normalised target :math:`\gamma/\Gamma \in [0, 1]`.
+        SINR target (linear) and normalised target $\gamma/\Gamma \in [0, 1]$.
     beta_c : array_like, shape (...), optional
-        :math:`1 - \beta`, best computed as :math:`(\Gamma - \gamma)/\Gamma`; near the
+        $1 - \beta$, best computed as $(\Gamma - \gamma)/\Gamma$; near the
         largest target the sensing gain is proportional to it, and forming
-        ``1 - beta`` would leave it with a relative error of ``eps / (1 - beta)``.
+        `1 - beta` would leave it with a relative error of `eps / (1 - beta)`.
 
     Returns
     -------
     FrontierPoint
-        Arrays broadcast over ``nu``, ``gamma`` and ``beta``.
+        Arrays broadcast over `nu`, `gamma` and `beta`.
     """
     if beta_c is None:
         beta_c = 1.0 - np.asarray(beta, dtype=float)
@@ -230,10 +230,10 @@ def frontier_point(nu, rho: float, sigma: float, gamma, beta, beta_c=None) -> Fr
 
 
 def information_shape(w, s, kappa: float, n_rx: int):
-    r"""Normalised DoA information :math:`\Phi = \kappa s + f(\kappa w)`.
+    r"""Normalised DoA information $\Phi = \kappa s + f(\kappa w)$.
 
-    With :math:`\kappa = g_0 P N_t` and :math:`f(x) = N_r x^2 / (1 + N_r x)`,
-    :math:`J_\theta = 2 L \|\partial b\|^2\, \Phi`. :math:`\Phi` is convex and
+    With $\kappa = g_0 P N_t$ and $f(x) = N_r x^2 / (1 + N_r x)$,
+    $J_\theta = 2 L \|\partial b\|^2\, \Phi$. $\Phi$ is convex and
     non-decreasing in both gains.
     """
     x = kappa * np.asarray(w)
@@ -241,5 +241,5 @@ def information_shape(w, s, kappa: float, n_rx: int):
 
 
 def slope(w, kappa: float, n_rx: int):
-    r""":math:`f'(\kappa w) = 1 - (1 + N_r\kappa w)^{-2}`, the SCA weight :math:`\nu`."""
+    r"""$f'(\kappa w) = 1 - (1 + N_r\kappa w)^{-2}$, the SCA weight $\nu$."""
     return 1.0 - 1.0 / (1.0 + n_rx * kappa * np.asarray(w)) ** 2

@@ -34,10 +34,10 @@ def signal_name(signal: str, deterministic_fraction: float | None = None) -> str
 
 
 def scheme_name(scheme: str) -> str:
-    """Name of a boundary scheme, e.g. ``"time switching"``."""
+    """Name of a boundary scheme, e.g. `"time switching"`."""
     return SCHEME_NAMES.get(scheme, scheme.replace("_", " "))
 
 
 def front_name(signal: str, scheme: str) -> str:
-    """Legend name of a boundary, e.g. ``"Gaussian only, time switching"``."""
+    """Legend name of a boundary, e.g. `"Gaussian only, time switching"`."""
     return f"{signal_name(signal)}, {scheme_name(scheme)}"

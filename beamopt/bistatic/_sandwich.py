@@ -1,12 +1,12 @@
 r"""Branch and bound over the boundary of a planar convex gain region ("sandwich" search).
 
-Used by :func:`beamopt.superposition_design`. The boundary of the gain region
-:math:`\mathcal A` is known through exposed points: the point maximising
-:math:`s + \nu w` and an upper bound :math:`D(\nu)` on that maximum
-(:func:`beamopt._frontier.frontier_point`). Between two exposed points the boundary
-lies under both supporting lines, so the convex objective :math:`\Phi(w, s)` is
+Used by [`beamopt.superposition_design`][beamopt.bistatic.superposition.superposition_design]. The
+boundary of the gain region $\mathcal A$ is known through exposed points: the point maximising
+$s + \nu w$ and an upper bound $D(\nu)$ on that maximum
+(`beamopt.bistatic._frontier.frontier_point`). Between two exposed points the boundary
+lies under both supporting lines, so the convex objective $\Phi(w, s)$ is
 bounded on that arc by its value at a vertex of the cut-off triangle. Intervals of
-:math:`\nu` that cannot beat the incumbent by more than ``rtol`` are dropped, the
+$\nu$ that cannot beat the incumbent by more than `rtol` are dropped, the
 rest are split. All (target, interval) pairs of a round form one numpy batch.
 """
 
@@ -26,8 +26,8 @@ _MAX_ACTIVE = 4096  # safety cap on live intervals per target
 def _interval_bound(lo, hi, kappa, n_rx):
     """Upper bound of Phi over the boundary arc between two exposed points.
 
-    ``lo``/``hi`` are (nu, w, D) triples. The arc lies under both supporting lines
-    ``s <= D - nu w`` and within ``w_lo <= w <= w_hi``; Phi is convex along that
+    `lo`/`hi` are (nu, w, D) triples. The arc lies under both supporting lines
+    `s <= D - nu w` and within `w_lo <= w <= w_hi`; Phi is convex along that
     two-piece chain, so its maximum is at an end or at the lines' intersection.
     """
     (nu0, w0, d0), (nu1, w1, d1) = lo, hi
@@ -67,7 +67,7 @@ class Search:
 
 
 def run_search(search, nu_max, rtol, n_initial, max_rounds):
-    """Certify max Phi for every target; ``nu_max`` has shape (n_targets,).
+    """Certify max Phi for every target; `nu_max` has shape (n_targets,).
 
     Returns the best Phi and its direction nu per target, a certified upper bound
     per target and the number of refinement rounds.

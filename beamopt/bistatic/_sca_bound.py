@@ -17,7 +17,7 @@ $$
 The search (outer approximation) probes the direction $\nu_v = f'(\kappa w_v)$ of the
 best vertex $v$ (the gradient of $\Phi$ there, which lies in the vertex's normal cone):
 the new half-plane either cuts $v$ off or exposes a point at least as good as $v$ up to
-the solver's duality gap. It stops when the bound is within ``rtol`` of the best
+the solver's duality gap. It stops when the bound is within `rtol` of the best
 feasible point. The SCA iterates themselves are support solves, so their half-planes
 are reused.
 """
@@ -37,13 +37,13 @@ def polygon_bound(lines, kappa: float, n_rx: int):
     Parameters
     ----------
     lines : sequence of (nu, c, D)
-        Half-planes, ``c`` in {0, 1}; ``c = 0`` lines bound ``w`` alone.
+        Half-planes, `c` in {0, 1}; `c = 0` lines bound `w` alone.
     Returns
     -------
     upper : float
     vertex : (w, s)
     bracket : (nu_lo, nu_hi)
-        Directions of the two half-planes meeting at the vertex (``inf`` for the box).
+        Directions of the two half-planes meeting at the vertex (`inf` for the box).
     """
     cut = [(nu, d) for nu, c, d in lines if c > 0]
     w_max = min([1.0] + [d / nu for nu, c, d in lines if c == 0 and nu > 0])
@@ -78,10 +78,10 @@ def polygon_bound(lines, kappa: float, n_rx: int):
 
 
 def certify(oracle, lines, best_phi: float, kappa: float, n_rx: int, rtol: float, max_solves):
-    """Outer-approximation search; ``oracle(nu, c) -> (D, phi, payload)``.
+    """Outer-approximation search; `oracle(nu, c) -> (D, phi, payload)`.
 
-    ``lines`` (list of (nu, c, D)) is extended in place. Returns the certified upper
-    bound, the best oracle payload that beat ``best_phi`` (or None) with its phi, and
+    `lines` (list of (nu, c, D)) is extended in place. Returns the certified upper
+    bound, the best oracle payload that beat `best_phi` (or None) with its phi, and
     the number of oracle calls.
     """
     best_payload, solves = None, 0

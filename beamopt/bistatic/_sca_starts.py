@@ -4,9 +4,9 @@ SCA only climbs from its start, and the superposition problem has (at sensing SN
 few dB) two basins: the Gaussian-only beam and a design that splits the power between a
 beam toward each user and a sensing beam. The starts here cover both:
 
-* ``"gaussian"``: the optimal Gaussian-only design (Proposition 1 of the seed paper, or
+* `"gaussian"`: the optimal Gaussian-only design (Proposition 1 of the CRB-rate paper, or
   the multi-user SDP), $R_s = 0$; an SCA fixed point whenever it is a local optimum.
-* ``"beams"``: fixed unit beams $v_k$ (matched to $h_k$; zero-forcing in the span when the
+* `"beams"`: fixed unit beams $v_k$ (matched to $h_k$; zero-forcing in the span when the
   matched beams cannot meet the targets) and a sensing beam toward $a$, with the powers
   from the linear program
 
@@ -42,7 +42,7 @@ __all__ = [
 
 
 def beam_powers(scenario, gamma, V, v_r):
-    """Powers (p, q) of the LP above for unit beams ``V`` (K, n) and ``v_r``; None if infeasible."""
+    """Powers (p, q) of the LP above for unit beams `V` (K, n) and `v_r`; None if infeasible."""
     from scipy.optimize import linprog
 
     K = scenario.n_users
@@ -99,7 +99,7 @@ def beams_start(scenario, gamma, Q):
 def random_start(scenario, gamma, Q, rng, tries: int = 10):
     """A random feasible start: beams perturbed in the span, powers from the LP.
 
-    The perturbation strength is drawn in ``[0, 2)`` and halved until the LP is feasible.
+    The perturbation strength is drawn in `[0, 2)` and halved until the LP is feasible.
     """
     d = Q.shape[1]
     K = scenario.n_users
@@ -133,9 +133,9 @@ def sinr_slack(scenario, gamma, W, Rs):
 
 
 def blend_feasible(scenario, gamma, W, Rs, anchor):
-    """Smallest blend ``(1 - lam) (W, Rs) + lam anchor`` that meets the targets and the budget.
+    """Smallest blend `(1 - lam) (W, Rs) + lam anchor` that meets the targets and the budget.
 
-    ``W`` has shape (K, n, n). Returns None if the anchor itself is not strictly feasible
+    `W` has shape (K, n, n). Returns None if the anchor itself is not strictly feasible
     where the design falls short.
     """
     Wa, Ra = anchor
@@ -156,7 +156,7 @@ def blend_feasible(scenario, gamma, W, Rs, anchor):
 
 
 def warm_start(scenario, gamma, W, Rs):
-    """A previous design (e.g. the last point of a boundary) made feasible for ``gamma``.
+    """A previous design (e.g. the last point of a boundary) made feasible for `gamma`.
 
     One user: the smallest blend with the all-power-to-the-user design, strictly
     feasible below the largest target. Several users: the design as is if it already

@@ -26,7 +26,7 @@ __all__ = ["Subproblem", "build", "clean", "repair"]
 
 @dataclass
 class Subproblem:
-    """A compiled support SDP with its data in the basis ``Q``."""
+    """A compiled support SDP with its data in the basis `Q`."""
 
     problem: object
     Ws: list
@@ -78,7 +78,7 @@ class Subproblem:
 def build(scenario, gamma, Q) -> Subproblem:
     """The support SDP in normalised units, with the weights as parameters.
 
-    Variables are ``W' = Q^H W Q / P`` in the basis ``Q`` (see
+    Variables are `W' = Q^H W Q / P` in the basis `Q` (see
     [`beamopt.bistatic._sdp.covariance_program`][] for the row scaling and margin).
     """
     import cvxpy as cp
@@ -161,7 +161,7 @@ def _power_control(scenario, gamma, Wn, Rn, q, r):
     """Rescale each W_k so that every target holds with equality, if the budget allows.
 
     For fixed shapes the SINRs are linear in the scalings t: solve
-    ``t_k q_kk / gamma_k - sum_{j != k} t_j q_jk = r_k + 1/Gamma_k`` (users with a
+    `t_k q_kk / gamma_k - sum_{j != k} t_j q_jk = r_k + 1/Gamma_k` (users with a
     target; the others keep t = 1). Used when Rs holds too little power to pay for
     the correction (a design with almost no sensing signal).
     """

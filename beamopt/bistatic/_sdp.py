@@ -1,25 +1,25 @@
 r"""Semidefinite programs for CRB-minimising covariance design (cvxpy).
 
-All programs are solved in normalised units (:math:`\tilde W = W/P`,
+All programs are solved in normalised units ($\tilde W = W/P$,
 unit-norm channels and steering vector) so that powers in watts and noise
-near :math:`10^{-11}` W never reach the solver, and inside
-:math:`\mathcal S = \mathrm{span}\{a, h_1, \dots, h_K\}`: with an orthonormal basis
-:math:`Q` of :math:`\mathcal S`, replacing :math:`W` by :math:`QQ^H W QQ^H` keeps every
-quadratic form :math:`a^H W a`, :math:`h_k^H W h_k` and cannot raise the trace, so
-restricting to :math:`W = Q X Q^H` is exact and shrinks the matrices from
-:math:`N_t` to at most :math:`K + 1`.
+near $10^{-11}$ W never reach the solver, and inside
+$\mathcal S = \mathrm{span}\{a, h_1, \dots, h_K\}$: with an orthonormal basis
+$Q$ of $\mathcal S$, replacing $W$ by $QQ^H W QQ^H$ keeps every
+quadratic form $a^H W a$, $h_k^H W h_k$ and cannot raise the trace, so
+restricting to $W = Q X Q^H$ is exact and shrinks the matrices from
+$N_t$ to at most $K + 1$.
 
-Gaussian / known-realisation signalling with ``K`` users (any rank allowed,
+Gaussian / known-realisation signalling with `K` users (any rank allowed,
 so the SDP is exact, not a relaxation):
 
-.. math::
-
-    \max_{W_k \succeq 0}\; a^H \Big(\sum_k W_k\Big) a \quad\text{s.t.}\quad
-    h_k^H W_k h_k \ge \gamma_k\Big(\sum_{j\ne k} h_k^H W_j h_k + h_k^H R_s h_k
-    + \sigma_c^2\Big),\; \mathrm{tr}\Big(\sum_k W_k + R_s\Big) \le P.
+$$
+\max_{W_k \succeq 0}\; a^H \Big(\sum_k W_k\Big) a \quad\text{s.t.}\quad
+h_k^H W_k h_k \ge \gamma_k\Big(\sum_{j\ne k} h_k^H W_j h_k + h_k^H R_s h_k
++ \sigma_c^2\Big),\; \mathrm{tr}\Big(\sum_k W_k + R_s\Big) \le P.
+$$
 
 Hermitian PSD matrices are parametrised by real PSD matrices of twice the size
-(:class:`HermitianPSD`): Clarabel solves these to full accuracy where cvxpy's
+(`HermitianPSD`): Clarabel solves these to full accuracy where cvxpy's
 complex Hermitian variables often end "optimal_inaccurate".
 """
 
@@ -48,14 +48,14 @@ SINR_MARGIN = 1e-8
 
 
 class HermitianPSD:
-    r"""A Hermitian PSD ``n x n`` matrix :math:`W = A + jB` as a real PSD ``2n x 2n`` one.
+    r"""A Hermitian PSD `n x n` matrix $W = A + jB$ as a real PSD `2n x 2n` one.
 
-    Any real PSD :math:`X` maps to the Hermitian PSD
-    :math:`W = \tfrac12(X_{11}+X_{22}) + \tfrac{j}{2}(X_{21}-X_{12})`, and the
-    quadratic forms and trace below are exactly those of :math:`W`
-    (:math:`u^H W u = \tfrac12(z_1^T X z_1 + z_2^T X z_2)` with
-    :math:`z_1 = [\Re u; \Im u]`, :math:`z_2 = [-\Im u; \Re u]`), so optimising
-    over :math:`X` is optimising over :math:`W` without imposing the block
+    Any real PSD $X$ maps to the Hermitian PSD
+    $W = \tfrac12(X_{11}+X_{22}) + \tfrac{j}{2}(X_{21}-X_{12})$, and the
+    quadratic forms and trace below are exactly those of $W$
+    ($u^H W u = \tfrac12(z_1^T X z_1 + z_2^T X z_2)$ with
+    $z_1 = [\Re u; \Im u]$, $z_2 = [-\Im u; \Re u]$), so optimising
+    over $X$ is optimising over $W$ without imposing the block
     structure as equality constraints.
     """
 
@@ -72,13 +72,13 @@ class HermitianPSD:
         return 0.5 * (np.outer(z1, z1) + np.outer(z2, z2))
 
     def quad(self, u: np.ndarray):
-        """Affine expression for :math:`u^H W u`."""
+        """Affine expression for $u^H W u$."""
         import cvxpy as cp
 
         return cp.sum(cp.multiply(self._gram(u), self.X))
 
     def trace(self):
-        r"""Affine expression for :math:`\mathrm{tr}\,W`."""
+        r"""Affine expression for $\mathrm{tr}\,W$."""
         import cvxpy as cp
 
         return 0.5 * cp.trace(self.X)
@@ -94,9 +94,9 @@ class HermitianPSD:
 
 
 def span_basis(scenario, reduce: bool = True) -> np.ndarray:
-    r"""Orthonormal basis, shape (n_tx, d), of :math:`\mathrm{span}\{a, h_1, \dots, h_K\}`.
+    r"""Orthonormal basis, shape (n_tx, d), of $\mathrm{span}\{a, h_1, \dots, h_K\}$.
 
-    With ``reduce=False`` the identity (the full space).
+    With `reduce=False` the identity (the full space).
     """
     if not reduce:
         return np.eye(scenario.n_tx, dtype=complex)
@@ -116,9 +116,9 @@ class CovarianceProgram:
     constraints: list
 
     def gain(self, which: str = "W"):
-        r"""Affine beam gain toward the target (normalised steering vector :math:`\hat a`).
+        r"""Affine beam gain toward the target (normalised steering vector $\hat a$).
 
-        ``"W"``: :math:`\hat a^H (\sum_k W_k) \hat a`; ``"R"``: :math:`\hat a^H R \hat a`.
+        `"W"`: $\hat a^H (\sum_k W_k) \hat a$; `"R"`: $\hat a^H R \hat a$.
         """
         if which == "R":
             return self.R.quad(self.a)
@@ -129,7 +129,7 @@ class CovarianceProgram:
         return sum([W.trace() for W in self.Ws] + extra)
 
     def lift(self, M: np.ndarray, power: float) -> np.ndarray:
-        """Map a solution in the basis back to ``n_tx x n_tx`` covariances in watts."""
+        """Map a solution in the basis back to `n_tx x n_tx` covariances in watts."""
         return power * (self.Q @ M @ self.Q.conj().T)
 
 
@@ -140,20 +140,20 @@ def covariance_program(
     r"""Build the normalised variables, power and SINR constraints.
 
     Each SINR row is written with right-hand side one,
-    :math:`q_{kk}/\beta_k - \Gamma_k\,(\text{interference}_k) \ge 1 + \epsilon`,
-    with :math:`\beta_k = \gamma_k/\Gamma_k`, :math:`\Gamma_k = P\|h_k\|^2/\sigma_c^2` and
-    :math:`q_{jk} = u_k^H \tilde W_j u_k` for unit-norm :math:`u_k`: the solver's
+    $q_{kk}/\beta_k - \Gamma_k\,(\text{interference}_k) \ge 1 + \epsilon$,
+    with $\beta_k = \gamma_k/\Gamma_k$, $\Gamma_k = P\|h_k\|^2/\sigma_c^2$ and
+    $q_{jk} = u_k^H \tilde W_j u_k$ for unit-norm $u_k$: the solver's
     feasibility tolerance is then a relative SINR error, covered by the margin
-    :math:`\epsilon`. Users with :math:`\gamma_k = 0` get no row.
+    $\epsilon$. Users with $\gamma_k = 0$ get no row.
 
     Parameters
     ----------
     sensing : bool
-        Include the deterministic sensing covariance :math:`R_s` (interference at users).
+        Include the deterministic sensing covariance $R_s$ (interference at users).
     power_constraint : bool
-        Include :math:`\mathrm{tr}(\sum_k \tilde W_k + \tilde R_s) \le 1`.
+        Include $\mathrm{tr}(\sum_k \tilde W_k + \tilde R_s) \le 1$.
     inv_scale : cvxpy.Parameter, optional
-        Multiplies every :math:`1/\beta_k`: targets :math:`\gamma_k/\text{inv\_scale}`,
+        Multiplies every $1/\beta_k$: targets $\gamma_k/\text{inv\_scale}$,
         so a bisection over a common scaling compiles the problem once.
     """
     Q = span_basis(scenario, reduce)
@@ -199,9 +199,9 @@ def gaussian_sdp(scenario, gamma, *, solver=None, solver_options=None, reduce=Tr
 def sensing_sdp(scenario, *, solver=None, solver_options=None):
     r"""Sensing-only SDP for the deterministic sensing covariance.
 
-    By the seed's Proposition 2 the Gaussian part is zero at the optimum, so
-    only :math:`R_s` is optimised: :math:`\max a^H R_s a` s.t.
-    :math:`\mathrm{tr} R_s \le P`. Solved in the full space on purpose: it is the
+    By the CRB-rate paper's Proposition 2 the Gaussian part is zero at the optimum, so
+    only $R_s$ is optimised: $\max a^H R_s a$ s.t.
+    $\mathrm{tr} R_s \le P$. Solved in the full space on purpose: it is the
     independent check of the MRT closed form.
     """
     import cvxpy as cp
@@ -214,10 +214,10 @@ def sensing_sdp(scenario, *, solver=None, solver_options=None):
 
 
 def max_common_snr_scale(scenario, gamma, *, solver=None, solver_options=None, rtol=1e-6):
-    r"""Largest :math:`\tau` such that the targets :math:`\tau\gamma_k` are jointly feasible.
+    r"""Largest $\tau$ such that the targets $\tau\gamma_k$ are jointly feasible.
 
-    Bisection on :math:`\tau` with a power-minimisation SDP at each step (the
-    max-min SINR problem is quasi-convex); :math:`1/\tau` is a cvxpy parameter, so the
+    Bisection on $\tau$ with a power-minimisation SDP at each step (the
+    max-min SINR problem is quasi-convex); $1/\tau$ is a cvxpy parameter, so the
     program is compiled once. Used to report the largest achievable targets when a
     multi-user request is infeasible.
     """

@@ -14,9 +14,9 @@ REACH_RTOL = 1e-12
 
 
 def snr_targets(snr_min, n_users: int) -> np.ndarray | None:
-    """Validate ``snr_min`` (scalar or one per user); return shape (n_users,), float.
+    """Validate `snr_min` (scalar or one per user); return shape (n_users,), float.
 
-    ``None`` (a sensing-only design) passes through.
+    `None` (a sensing-only design) passes through.
     """
     if snr_min is None:
         return None
@@ -37,7 +37,8 @@ def snr_targets(snr_min, n_users: int) -> np.ndarray | None:
 
 
 def check_single_user_reachable(scenario, gamma) -> None:
-    r"""Raise :class:`InfeasibleError` if a target (any shape) exceeds :math:`P\|h\|^2/\sigma_c^2`.
+    r"""Raise [`InfeasibleError`][beamopt.InfeasibleError] if a target (any shape) exceeds
+    $P\|h\|^2/\sigma_c^2$.
 
     The largest SINR of one user is reached by all power in its direction and no
     deterministic signal (which would only interfere).
@@ -57,7 +58,7 @@ def check_single_user_reachable(scenario, gamma) -> None:
 
 
 def raise_infeasible(scenario, gamma, solver=None, solver_options=None):
-    """Raise :class:`InfeasibleError` for targets a solver found infeasible.
+    """Raise [`InfeasibleError`][beamopt.InfeasibleError] for targets a solver found infeasible.
 
     One user: the largest achievable SINR. Several users: the largest common
     scaling of the targets, found by bisection on power-minimisation SDPs.

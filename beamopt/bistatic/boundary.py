@@ -1,25 +1,27 @@
 r"""CRB-rate boundaries of one scenario and their average over channel draws.
 
-A boundary is evaluated at *rate targets*: for each target :math:`r` it reports the least
-DoA CRB a scheme reaches with rate at least :math:`r`,
+A boundary is evaluated at *rate targets*: for each target $r$ it reports the least
+DoA CRB a scheme reaches with rate at least $r$,
 
-.. math::
+$$
+\mathrm{CRB}^\star(r) = \min\; \mathrm{CRB}(\theta)
+\quad\text{s.t.}\quad \log_2(1 + \mathrm{SINR}) \ge r,\; \mathrm{tr}(W + R_s) \le P,
+$$
 
-    \mathrm{CRB}^\star(r) = \min\; \mathrm{CRB}(\theta)
-    \quad\text{s.t.}\quad \log_2(1 + \mathrm{SINR}) \ge r,\; \mathrm{tr}(W + R_s) \le P,
-
-which is non-decreasing in :math:`r`. ``scheme="optimal"`` solves this over all transmit
-covariances (the seed's P2 / P4 and benchmark V-B1); ``"time_switching"`` and
-``"power_splitting"`` restrict it to the benchmarks of :mod:`beamopt.schemes`. Targets below
+which is non-decreasing in $r$. `scheme="optimal"` solves this over all transmit
+covariances (the CRB-rate paper's P2 / P4 and benchmark V-B1); `"time_switching"` and
+`"power_splitting"` restrict it to the benchmarks of `beamopt.bistatic.schemes`. Targets below
 the rate the sensing-optimal design already achieves give its CRB (a flat start).
 
-Averaging over random channels (:func:`average_boundary`) happens at fixed rate targets:
-every draw is evaluated on one common rate grid and the CRBs are averaged target by target.
-Averaging the points of each draw's own parametrisation would mix different rates.
+Averaging over random channels ([`average_boundary`][beamopt.bistatic.boundary.average_boundary])
+happens at fixed rate targets: every draw is evaluated on one common rate grid and the CRBs are
+averaged target by target. Averaging the points of each draw's own parametrisation would mix
+different rates.
 
 References
 ----------
-The seed paper ``003``: Section II (the CRB-rate region), Section V-B and Figures 5-6.
+*CRB-Rate Tradeoff for Bistatic ISAC with Gaussian Information and Deterministic Sensing Signals*:
+Section II (the CRB-rate region), Section V-B and Figures 5-6.
 """
 
 from __future__ import annotations
@@ -69,26 +71,27 @@ class ParetoFront:
     Attributes
     ----------
     rate : ndarray, shape (n,)
-        Rate targets :math:`r`, bit/s/Hz, ascending.
+        Rate targets $r$, bit/s/Hz, ascending.
     crb : ndarray, shape (n,)
-        Least DoA CRB at rate :math:`\ge r`, rad^2 (``inf`` where the scheme cannot sense,
+        Least DoA CRB at rate $\ge r$, rad^2 (`inf` where the scheme cannot sense,
         e.g. time switching at the largest rate). For an averaged boundary, the mean over
         draws.
     achieved_rate : ndarray, shape (n,)
-        Rate of the returned design, bit/s/Hz (:math:`\ge` ``rate``).
+        Rate of the returned design, bit/s/Hz ($\ge$ `rate`).
     parameter : ndarray, shape (n,)
-        Scheme parameter of each point: the linear SINR target :math:`2^r-1` (``"optimal"``),
-        the sensing fraction :math:`\rho` (``"time_switching"``) or the communication power
-        :math:`p_c` in W (``"power_splitting"``); NaN for averaged boundaries.
+        Scheme parameter of each point: the linear SINR target $2^r-1$ (`"optimal"`),
+        the sensing fraction $\tau$ (`"time_switching"`) or the communication power
+        $p_c$ in W (`"power_splitting"`); NaN for averaged boundaries.
     signal : {"gaussian", "superposition", "known"}
     scheme : {"optimal", "time_switching", "power_splitting"}
     W_factor : ndarray, shape (n, n_tx, r), complex, or None
         Factor $V$ of the information covariance $W = V V^H$ of each point (time-averaged
         for time switching; rank $r \le 2$ for the closed forms and the global search);
-        None for averaged boundaries or after :meth:`from_csv`. The dense stack is the
+        None for averaged boundaries or after
+        [`from_csv`][beamopt.bistatic.boundary.ParetoFront.from_csv]. The dense stack is the
         property `W`, formed on first access.
     Rs_factor : ndarray, shape (n, n_tx, r_s), complex, or None
-        Factor of the deterministic sample covariance of each point, as ``W_factor``
+        Factor of the deterministic sample covariance of each point, as `W_factor`
         (`r_s = 0` where there is none); the dense stack is the property `Rs`.
     metadata : dict
         JSON-serialisable description (scenario summary, method, number of draws). One
@@ -160,12 +163,12 @@ class ParetoFront:
         return BistaticScenario.from_dict(data)
 
     def crb_at(self, rate) -> np.ndarray:
-        r"""CRB at other rates by linear interpolation of :math:`\log\mathrm{CRB}` in rate.
+        r"""CRB at other rates by linear interpolation of $\log\mathrm{CRB}$ in rate.
 
         Parameters
         ----------
         rate : float or array_like
-            Rates in bit/s/Hz; NaN outside ``[rate[0], rate[-1]]``.
+            Rates in bit/s/Hz; NaN outside `[rate[0], rate[-1]]`.
         """
         r = np.asarray(rate, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -173,18 +176,18 @@ class ParetoFront:
             return np.exp(log_crb)
 
     def plot(self, ax=None, **kwargs):
-        """Draw the boundary with :func:`beamopt.plots.plot_boundary`; returns the Axes."""
+        """Draw the boundary with [`beamopt.plots.plot_boundary`][]; returns the Axes."""
         from .plots import plot_boundary
 
         return plot_boundary(self, ax=ax, **kwargs)
 
     def to_csv(self, path) -> Path:
-        """Write ``rate, crb, achieved_rate, parameter`` to ``path`` atomically.
+        """Write `rate, crb, achieved_rate, parameter` to `path` atomically.
 
-        The first two lines are ``#`` comments: a format tag and a JSON object with
-        ``signal``, ``scheme`` and ``metadata``. Floats are written with 17 significant
-        digits so :meth:`from_csv` round-trips them exactly; ``W``, ``Rs`` and
-        ``crb_draws`` are not written.
+        The first two lines are `#` comments: a format tag and a JSON object with
+        `signal`, `scheme` and `metadata`. Floats are written with 17 significant
+        digits so [`from_csv`][beamopt.bistatic.boundary.ParetoFront.from_csv] round-trips them
+        exactly; `W`, `Rs` and `crb_draws` are not written.
         """
         info = {"signal": self.signal, "scheme": self.scheme, "metadata": self.metadata}
         text = csv_text(
@@ -196,7 +199,8 @@ class ParetoFront:
 
     @classmethod
     def from_csv(cls, path) -> ParetoFront:
-        """Read a boundary written by :meth:`to_csv` (without ``W``, ``Rs``)."""
+        """Read a boundary written by [`to_csv`][beamopt.bistatic.boundary.ParetoFront.to_csv]
+        (without `W`, `Rs`)."""
         with open(path, encoding="utf-8") as fh:
             magic, info = fh.readline(), fh.readline()
         if magic.strip() != f"# {_CSV_MAGIC}":
@@ -331,23 +335,23 @@ def crb_rate_boundary(
     scenario : BistaticScenario
         Single-user scenario.
     signal : {"gaussian", "superposition", "known"}
-        Signal model (see :func:`beamopt.minimize_crb`).
+        Signal model (see [`beamopt.minimize_crb`][]).
     scheme : {"optimal", "time_switching", "power_splitting"}
-        ``"optimal"`` minimises the CRB over all designs; the others are the benchmarks of
-        :mod:`beamopt.schemes`.
+        `"optimal"` minimises the CRB over all designs; the others are the benchmarks of
+        `beamopt.bistatic.schemes`.
     n_points : int
         Number of rate targets on $[0, R_{\max}]$ with
         $R_{\max} = \log_2(1 + P\|h\|^2/\sigma_c^2)$, spaced as `spacing` says; ignored
         when `rates` is given.
     rates : array_like, shape (n,), optional
-        Explicit non-decreasing rate targets in :math:`[0, R_{\max}]`, bit/s/Hz.
+        Explicit non-decreasing rate targets in $[0, R_{\max}]$, bit/s/Hz.
     method : str
-        Solver for ``scheme="optimal"``. ``"auto"`` uses the batched closed form of
-        Proposition 1 for ``"gaussian"``/``"known"`` and, for ``"superposition"``, the
-        batched certified global search :func:`beamopt.superposition.superposition_design`
-        (also selected by ``"global"``); one call covers all targets. Any other value
-        (e.g. ``"sdp"``, ``"sca"``) is passed to :func:`beamopt.minimize_crb` point by point;
-        ``"sca"`` warm-starts each target from the previous point's design (blended
+        Solver for `scheme="optimal"`. `"auto"` uses the batched closed form of
+        Proposition 1 for `"gaussian"`/`"known"` and, for `"superposition"`, the
+        batched certified global search [`beamopt.bistatic.superposition.superposition_design`][]
+        (also selected by `"global"`); one call covers all targets. Any other value
+        (e.g. `"sdp"`, `"sca"`) is passed to [`beamopt.minimize_crb`][] point by point;
+        `"sca"` warm-starts each target from the previous point's design (blended
         with the all-power-to-the-user design until it meets the new target), in
         addition to its default starts.
     progress : bool
@@ -365,9 +369,9 @@ def crb_rate_boundary(
     Raises
     ------
     ValueError
-        For unknown ``signal``/``scheme``, several users or malformed ``rates``.
+        For unknown `signal`/`scheme`, several users or malformed `rates`.
     InfeasibleError
-        If a rate target exceeds :math:`R_{\max}`.
+        If a rate target exceeds $R_{\max}$.
 
     Examples
     --------
@@ -438,36 +442,38 @@ def average_boundary(
 ) -> ParetoFront:
     r"""CRB-rate boundary averaged over random channel draws, at fixed rate targets.
 
-    The draws are made first, in order, in the calling process: draw :math:`d` is
-    ``factory(g_d)`` with :math:`g_d` the :math:`d`-th child of ``rng``
-    (:meth:`numpy.random.Generator.spawn`). Every draw is evaluated at the same rate
-    targets :math:`r_1 < \dots < r_n` and the mean CRB is reported per target,
+    The draws are made first, in order, in the calling process: draw $d$ is
+    `factory(g_d)` with $g_d$ the $d$-th child of `rng`
+    (`numpy.random.Generator.spawn`). Every draw is evaluated at the same rate
+    targets $r_1 < \dots < r_n$ and the mean CRB is reported per target,
 
-    .. math:: \overline{\mathrm{CRB}}(r_i) = \frac{1}{D}\sum_{d=1}^{D} \mathrm{CRB}^\star_d(r_i).
+    $$
+    \overline{\mathrm{CRB}}(r_i) = \frac{1}{D}\sum_{d=1}^{D} \mathrm{CRB}^\star_d(r_i).
+    $$
 
-    By default the targets span :math:`[0, \min_d R_{\max,d}]` so that every draw can meet
+    By default the targets span $[0, \min_d R_{\max,d}]$ so that every draw can meet
     every target. Results are collected in draw order, so any executor gives the same
     numbers as the serial loop.
 
     Parameters
     ----------
     scenario : callable or mapping
-        ``factory(rng) -> BistaticScenario`` drawing one single-user scenario, or a mapping
-        of :meth:`BistaticScenario.from_geometry` keyword arguments (without ``rng``), in
-        which case the Rician CU channel is redrawn for each draw.
+        `factory(rng) -> BistaticScenario` drawing one single-user scenario, or a mapping
+        of [`BistaticScenario.from_geometry`][beamopt.BistaticScenario.from_geometry] keyword
+        arguments (without `rng`), in which case the Rician CU channel is redrawn for each draw.
     n_draws : int
-        Number of channel draws :math:`D \ge 1`.
+        Number of channel draws $D \ge 1$.
     rng : None, int or numpy.random.Generator
         Seed of the draws.
     signal, scheme, method
-        As in :func:`crb_rate_boundary`.
+        As in [`crb_rate_boundary`][beamopt.bistatic.boundary.crb_rate_boundary].
     n_points : int
-        Number of default rate targets (ignored when ``rates`` is given).
+        Number of default rate targets (ignored when `rates` is given).
     rates : array_like, shape (n,), optional
         Explicit common rate targets, bit/s/Hz; every draw must support them.
     executor : concurrent.futures.Executor, optional
-        Runs the per-draw boundaries (e.g. a ``ThreadPoolExecutor``, a
-        ``ProcessPoolExecutor``, or a Dask/Ray executor to go past one machine); None runs
+        Runs the per-draw boundaries (e.g. a `ThreadPoolExecutor`, a
+        `ProcessPoolExecutor`, or a Dask/Ray executor to go past one machine); None runs
         them serially in this process.
     progress : bool
         Show a tqdm progress bar over the draws.
@@ -478,8 +484,8 @@ def average_boundary(
     Returns
     -------
     ParetoFront
-        ``crb`` and ``achieved_rate`` are means over draws, ``crb_draws`` holds the per-draw
-        CRBs, ``parameter`` is NaN and ``W``/``Rs`` are None.
+        `crb` and `achieved_rate` are means over draws, `crb_draws` holds the per-draw
+        CRBs, `parameter` is NaN and `W`/`Rs` are None.
 
     Raises
     ------

@@ -14,23 +14,25 @@ __all__ = ["path_loss", "rician_channel"]
 def path_loss(distance, exponent: float = 2.5, *, c0_db: float = -30.0, d0: float = 1.0):
     r"""Power gain of the distance-dependent path loss.
 
-    .. math:: \mathrm{PL}(d) = C_0 \left(\frac{d}{d_0}\right)^{-\kappa}
+    $$
+    \mathrm{PL}(d) = C_0 \left(\frac{d}{d_0}\right)^{-\kappa}
+    $$
 
     Parameters
     ----------
     distance : float or array_like
         Link distance(s) in metres, > 0.
     exponent : float
-        Path-loss exponent :math:`\kappa` (> 0; 2 is free space).
+        Path-loss exponent $\kappa$ (> 0; 2 is free space).
     c0_db : float
-        Path loss :math:`C_0` at the reference distance, in dB (default -30 dB).
+        Path loss $C_0$ at the reference distance, in dB (default -30 dB).
     d0 : float
         Reference distance in metres (default 1 m).
 
     Returns
     -------
     float or ndarray
-        Linear power gain, same shape as ``distance``.
+        Linear power gain, same shape as `distance`.
     """
     d = as_array(distance, "distance", dtype=float)
     if np.any(d <= 0):
@@ -52,11 +54,11 @@ def rician_channel(
 ) -> np.ndarray:
     r"""Sample Rician MISO channels with a LoS steering component.
 
-    .. math::
-
-        h = \sqrt{\beta}\left(\sqrt{\tfrac{K}{K+1}}\, a(\vartheta)
-            + \sqrt{\tfrac{1}{K+1}}\, h_{\mathrm{NLoS}}\right),
-        \qquad h_{\mathrm{NLoS}} \sim \mathcal{CN}(0, I)
+    $$
+    h = \sqrt{\beta}\left(\sqrt{\tfrac{K}{K+1}}\, a(\vartheta)
+        + \sqrt{\tfrac{1}{K+1}}\, h_{\mathrm{NLoS}}\right),
+    \qquad h_{\mathrm{NLoS}} \sim \mathcal{CN}(0, I)
+    $$
 
     Parameters
     ----------
@@ -66,9 +68,9 @@ def rician_channel(
         LoS angle(s) of departure towards the user(s), radians. An array gives
         one channel per user.
     k_factor : float
-        Rician factor :math:`K` (linear, >= 0; 0 is Rayleigh).
+        Rician factor $K$ (linear, >= 0; 0 is Rayleigh).
     gain : float or array_like, shape (n_users,)
-        Large-scale power gain :math:`\beta` (e.g. from :func:`path_loss`).
+        Large-scale power gain $\beta$ (e.g. from [`path_loss`][beamopt.path_loss]).
     size : int or tuple of int, optional
         Leading batch shape of independent draws.
     rng : None, int or numpy.random.Generator
@@ -77,7 +79,7 @@ def rician_channel(
     Returns
     -------
     ndarray, shape (*size, n_tx) or (*size, n_users, n_tx), complex128
-        The conjugate-free channel ``h`` with received signal ``h^H x``.
+        The conjugate-free channel `h` with received signal `h^H x`.
     """
     n_tx = check_int(n_tx, "n_tx")
     k = check_nonnegative(k_factor, "k_factor")

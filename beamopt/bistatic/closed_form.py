@@ -1,23 +1,23 @@
 r"""Closed-form optimal transmit designs (vectorised over batches of channels).
 
 * Sensing only, any signal model: maximum-ratio transmission toward the target,
-  :math:`R = (P/N_t)\, a a^H`, the seed's eqs. (31) and (55).
-* Gaussian-only (or known-realisation) signalling with an SNR target, the seed's
-  Proposition 1: maximise :math:`a^H W a` subject to
-  :math:`h^H W h \ge \gamma\sigma_c^2`, :math:`\mathrm{tr}\,W \le P`. The
-  optimum is rank one, :math:`W = w w^H`, in span{a, h}:
+  $R = (P/N_t)\, a a^H$, the CRB-rate paper's eqs. (31) and (55).
+* Gaussian-only (or known-realisation) signalling with an SNR target, the CRB-rate paper's
+  Proposition 1: maximise $a^H W a$ subject to
+  $h^H W h \ge \gamma\sigma_c^2$, $\mathrm{tr}\,W \le P$. The
+  optimum is rank one, $W = w w^H$, in span{a, h}:
 
-  .. math::
+  $$
+  w = \begin{cases}
+      \sqrt{P/N_t}\, a & \text{if } P|h^H a|^2/N_t \ge \gamma\sigma_c^2, \\
+      \sqrt{p_1}\, e^{j\angle(u_1^H a)} u_1
+      + \sqrt{P - p_1}\, e^{j\angle(u_2^H a)} u_2 & \text{otherwise,}
+  \end{cases}
+  $$
 
-      w = \begin{cases}
-          \sqrt{P/N_t}\, a & \text{if } P|h^H a|^2/N_t \ge \gamma\sigma_c^2, \\
-          \sqrt{p_1}\, e^{j\angle(u_1^H a)} u_1
-          + \sqrt{P - p_1}\, e^{j\angle(u_2^H a)} u_2 & \text{otherwise,}
-      \end{cases}
-
-  with :math:`u_1 = h/\|h\|`, :math:`u_2` the unit component of :math:`a`
-  orthogonal to :math:`h` and :math:`p_1 = \gamma\sigma_c^2/\|h\|^2`. The
-  target is infeasible when :math:`\gamma\sigma_c^2 > P\|h\|^2`.
+  with $u_1 = h/\|h\|$, $u_2$ the unit component of $a$
+  orthogonal to $h$ and $p_1 = \gamma\sigma_c^2/\|h\|^2$. The
+  target is infeasible when $\gamma\sigma_c^2 > P\|h\|^2$.
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ __all__ = ["mrt_covariance", "gaussian_isac_beamformer", "isac_beamformer_unchec
 
 
 def mrt_covariance(a, power: float) -> np.ndarray:
-    r"""Maximum-ratio transmit covariance :math:`P\, a a^H / \|a\|^2`.
+    r"""Maximum-ratio transmit covariance $P\, a a^H / \|a\|^2$.
 
     Parameters
     ----------
     a : array_like, shape (..., n_tx), complex
         Steering vector(s) toward the target.
     power : float
-        Transmit power budget :math:`P` (W).
+        Transmit power budget $P$ (W).
 
     Returns
     -------
@@ -51,7 +51,7 @@ def mrt_covariance(a, power: float) -> np.ndarray:
 
 
 def gaussian_isac_beamformer(a, h, power: float, snr_min, comm_noise_power: float):
-    r"""Optimal rank-one beamformer of the seed's Proposition 1, batched.
+    r"""Optimal rank-one beamformer of the CRB-rate paper's Proposition 1, batched.
 
     Parameters
     ----------
@@ -60,21 +60,21 @@ def gaussian_isac_beamformer(a, h, power: float, snr_min, comm_noise_power: floa
     h : array_like, shape (..., n_tx), complex
         BS-CU channel(s); leading axes are independent scenarios.
     power : float
-        Transmit power budget :math:`P` (W).
+        Transmit power budget $P$ (W).
     snr_min : float or array_like, shape (...)
-        SNR target(s) :math:`\gamma` (linear, >= 0); broadcast against ``h``.
+        SNR target(s) $\gamma$ (linear, >= 0); broadcast against `h`.
     comm_noise_power : float
-        CU noise power :math:`\sigma_c^2` (W).
+        CU noise power $\sigma_c^2$ (W).
 
     Returns
     -------
     w : ndarray, shape (..., n_tx), complex
-        The beamformer; the optimal covariance is :math:`w w^H`.
+        The beamformer; the optimal covariance is $w w^H$.
 
     Raises
     ------
     InfeasibleError
-        If any target exceeds the largest achievable SNR :math:`P\|h\|^2/\sigma_c^2`.
+        If any target exceeds the largest achievable SNR $P\|h\|^2/\sigma_c^2$.
     """
     a = as_array(a, "a", dtype=complex)
     h = as_array(h, "h", dtype=complex)
@@ -101,14 +101,15 @@ def gaussian_isac_beamformer(a, h, power: float, snr_min, comm_noise_power: floa
 
 
 def isac_beamformer_unchecked(a, h, power, gamma, comm_noise_power):
-    r"""Core of :func:`gaussian_isac_beamformer` for feasible, validated inputs.
+    r"""Core of [`gaussian_isac_beamformer`][beamopt.gaussian_isac_beamformer] for feasible,
+    validated inputs.
 
-    The optimum lies in span{a, h}, so it is computed as :math:`w = c_h h + c_a a`
-    with per-scenario scalar coefficients: with :math:`\eta = h^H a`,
-    :math:`\|r\|^2 = \|a\|^2 - |\eta|^2/\|h\|^2` (the part of :math:`a` orthogonal to
-    :math:`h`), :math:`c_a = \sqrt{P - p_1}/\|r\|` and
-    :math:`c_h = \sqrt{p_1}\, e^{jngle\eta}/\|h\| - c_a \eta/\|h\|^2`; MRT is
-    :math:`c_h = 0`, :math:`c_a = \sqrt{P}/\|a\|`.
+    The optimum lies in span{a, h}, so it is computed as $w = c_h h + c_a a$
+    with per-scenario scalar coefficients: with $\eta = h^H a$,
+    $\|r\|^2 = \|a\|^2 - |\eta|^2/\|h\|^2$ (the part of $a$ orthogonal to
+    $h$), $c_a = \sqrt{P - p_1}/\|r\|$ and
+    $c_h = \sqrt{p_1}\, e^{jngle\eta}/\|h\| - c_a \eta/\|h\|^2$; MRT is
+    $c_h = 0$, $c_a = \sqrt{P}/\|a\|$.
     """
     a_norm2 = np.sum(np.abs(a) ** 2, axis=-1)
     # the same expression as BistaticScenario.max_snr, so gamma == max_snr leaves

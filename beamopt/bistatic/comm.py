@@ -1,14 +1,14 @@
 r"""Communication metrics at the single-antenna users.
 
-User :math:`k` receives :math:`h_k^H x_t + n_t` with
-:math:`x_t = \sum_j w_{j,t} + s_t`; its SINR treats the other users' streams
+User $k$ receives $h_k^H x_t + n_t$ with
+$x_t = \sum_j w_{j,t} + s_t$; its SINR treats the other users' streams
 and the deterministic sensing signal as interference:
 
-.. math::
-
-    \mathrm{SINR}_k = \frac{h_k^H W_k h_k}
-        {\sum_{j\neq k} h_k^H W_j h_k + h_k^H R_s h_k + \sigma_c^2},
-    \qquad R_k = \log_2(1 + \mathrm{SINR}_k).
+$$
+\mathrm{SINR}_k = \frac{h_k^H W_k h_k}
+    {\sum_{j\neq k} h_k^H W_j h_k + h_k^H R_s h_k + \sigma_c^2},
+\qquad R_k = \log_2(1 + \mathrm{SINR}_k).
+$$
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ __all__ = ["communication_sinr", "communication_rate", "sinr_unchecked"]
 
 
 def _quad(H: np.ndarray, M: np.ndarray) -> np.ndarray:
-    """``h_k^H M h_k`` for every user k; M shape (..., n_tx, n_tx) -> (..., n_users)."""
+    """`h_k^H M h_k` for every user k; M shape (..., n_tx, n_tx) -> (..., n_users)."""
     return np.einsum("ki,...ij,kj->...k", H.conj(), M, H).real
 
 
@@ -64,7 +64,7 @@ def communication_sinr(scenario: BistaticScenario, W, Rs=None):
 def sinr_unchecked(H, W, Rs, comm_noise_power):
     """Per-user SINR without argument checks (for solvers that built W themselves).
 
-    ``H`` (n_users, n_tx), ``W`` (..., n_users, n_tx, n_tx), ``Rs`` (..., n_tx, n_tx)
+    `H` (n_users, n_tx), `W` (..., n_users, n_tx, n_tx), `Rs` (..., n_tx, n_tx)
     or None; returns shape (..., n_users).
     """
     # gains[..., j, k] = h_k^H W_j h_k
@@ -77,6 +77,6 @@ def sinr_unchecked(H, W, Rs, comm_noise_power):
 
 
 def communication_rate(scenario: BistaticScenario, W, Rs=None):
-    r"""Achievable rate :math:`\log_2(1+\mathrm{SINR}_k)` in bit/s/Hz, shaped as
-    :func:`communication_sinr`."""
+    r"""Achievable rate $\log_2(1+\mathrm{SINR}_k)$ in bit/s/Hz, shaped as
+    [`communication_sinr`][beamopt.communication_sinr]."""
     return np.log2(1.0 + np.asarray(communication_sinr(scenario, W, Rs)))[()]

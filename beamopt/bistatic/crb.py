@@ -2,35 +2,36 @@ r"""DoA Cramér-Rao bounds for the bistatic ISAC receiver.
 
 Per symbol the sensing receiver observes
 
-.. math::
+$$
+y_t = \alpha\, b(\theta) a(\phi)^H (w_t + s_t) + n_t,
+\qquad w_t \sim \mathcal{CN}(0, W),\; n_t \sim \mathcal{CN}(0, \sigma_s^2 I),
+$$
 
-    y_t = \alpha\, b(\theta) a(\phi)^H (w_t + s_t) + n_t,
-    \qquad w_t \sim \mathcal{CN}(0, W),\; n_t \sim \mathcal{CN}(0, \sigma_s^2 I),
-
-where the Gaussian information signal :math:`w_t` has unknown realisations
-(its covariance :math:`W` is known) and the deterministic sensing sequence
-:math:`s_t` is known, with sample covariance :math:`R_s`. With
-:math:`g_0 = |\alpha|^2/\sigma_s^2`, :math:`c_W = a^H W a`,
-:math:`c_S = a^H R_s a` and :math:`D = \|\partial b/\partial\theta\|^2`, the
+where the Gaussian information signal $w_t$ has unknown realisations
+(its covariance $W$ is known) and the deterministic sensing sequence
+$s_t$ is known, with sample covariance $R_s$. With
+$g_0 = |\alpha|^2/\sigma_s^2$, $c_W = a^H W a$,
+$c_S = a^H R_s a$ and $D = \|\partial b/\partial\theta\|^2$, the
 Slepian-Bangs Fisher information is block diagonal (the midpoint array
-reference gives :math:`b^H \partial b = 0`) and the DoA information is
+reference gives $b^H \partial b = 0$) and the DoA information is
 
-.. math::
+$$
+J_\theta = 2 L D \left(g_0 c_S + \frac{(g_0 c_W)^2 N_r}{1 + g_0 c_W N_r}\right),
+\qquad \mathrm{CRB}(\theta) = J_\theta^{-1}.
+$$
 
-    J_\theta = 2 L D \left(g_0 c_S + \frac{(g_0 c_W)^2 N_r}{1 + g_0 c_W N_r}\right),
-    \qquad \mathrm{CRB}(\theta) = J_\theta^{-1}.
-
-``Rs=None`` is the Gaussian-only model (unknowns :math:`\theta, |\alpha|`; the
-phase of :math:`\alpha` is unobservable); ``W = 0`` is the classical
+`Rs=None` is the Gaussian-only model (unknowns $\theta, |\alpha|$; the
+phase of $\alpha$ is unobservable); `W = 0` is the classical
 deterministic (conditional) CRB; both together is the superposition model
-(unknowns :math:`\theta, \Re\alpha, \Im\alpha`). With known realisations of
-the information signal (the seed's benchmark), :math:`W` acts like
-deterministic signal: :math:`J_\theta = 2 L D g_0 (c_W + c_S)`.
+(unknowns $\theta, \Re\alpha, \Im\alpha$). With known realisations of
+the information signal (the CRB-rate paper's benchmark), $W$ acts like
+deterministic signal: $J_\theta = 2 L D g_0 (c_W + c_S)$.
 
 References
 ----------
-The seed paper ``003``: Lemma 1 and eq. (22) (Gaussian-only), eq. (23)
-(deterministic), eq. (45)-(46) (superposition), Remark 2 and Remark 5.
+*CRB-Rate Tradeoff for Bistatic ISAC with Gaussian Information and Deterministic Sensing Signals*:
+Lemma 1 and eq. (22) (Gaussian-only), eq. (23) (deterministic), eq. (45)-(46) (superposition),
+Remark 2 and Remark 5.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ __all__ = ["crb_doa", "crb_from_gains", "fisher_information", "doa_information",
 
 
 def beam_gains(scenario: BistaticScenario, W, Rs=None) -> tuple[np.ndarray, np.ndarray]:
-    """Transmit beampattern gains toward the target, :math:`(a^H W a, a^H R_s a)`.
+    """Transmit beampattern gains toward the target, $(a^H W a, a^H R_s a)$.
 
     Parameters
     ----------
@@ -57,8 +58,8 @@ def beam_gains(scenario: BistaticScenario, W, Rs=None) -> tuple[np.ndarray, np.n
     Returns
     -------
     cW, cS : ndarray, shape (...)
-        Real, non-negative; ``cS`` is zero when ``Rs`` is None. Leading axes of
-        ``W`` and ``Rs`` broadcast against each other.
+        Real, non-negative; `cS` is zero when `Rs` is None. Leading axes of
+        `W` and `Rs` broadcast against each other.
     """
     a = check_scenario(scenario).a
     W = as_covariance(W, "W", scenario.n_tx)
@@ -71,13 +72,14 @@ def beam_gains(scenario: BistaticScenario, W, Rs=None) -> tuple[np.ndarray, np.n
 
 
 def doa_information(cW, cS, *, g0, n_rx, n_symbols, db_norm2, known_realizations=False):
-    r"""DoA Fisher information from beam gains (the vectorised core of :func:`crb_doa`).
+    r"""DoA Fisher information from beam gains (the vectorised core of
+    [`crb_doa`][beamopt.crb_doa]).
 
-    .. math::
+    $$
+    J_\theta = 2 L D \left(g_0 c_S + \frac{(g_0 c_W)^2 N_r}{1 + g_0 c_W N_r}\right)
+    $$
 
-        J_\theta = 2 L D \left(g_0 c_S + \frac{(g_0 c_W)^2 N_r}{1 + g_0 c_W N_r}\right)
-
-    or :math:`2 L D g_0 (c_W + c_S)` with ``known_realizations=True``.
+    or $2 L D g_0 (c_W + c_S)$ with `known_realizations=True`.
     All arguments broadcast.
     """
     cW = np.asarray(cW, dtype=float)
@@ -101,7 +103,7 @@ def _scenario_information(scenario, cW, cS, known_realizations=False):
 
 
 def crb_doa(scenario: BistaticScenario, W, Rs=None, *, known_realizations: bool = False):
-    r"""Cramér-Rao bound on the target DoA :math:`\theta` (rad^2).
+    r"""Cramér-Rao bound on the target DoA $\theta$ (rad^2).
 
     Parameters
     ----------
@@ -110,17 +112,17 @@ def crb_doa(scenario: BistaticScenario, W, Rs=None, *, known_realizations: bool 
         Covariance of the Gaussian information signal (unknown realisations).
         Pass zeros for a deterministic-only transmission.
     Rs : array_like, shape (..., n_tx, n_tx), complex, optional
-        Sample covariance of the deterministic sensing signal. ``None`` selects
+        Sample covariance of the deterministic sensing signal. `None` selects
         the Gaussian-only model.
     known_realizations : bool
         Treat the information signal's realisations as known at the sensing
-        receiver (the seed's benchmark V-B1); the CRB is then the deterministic
-        one of ``W + Rs``.
+        receiver (the CRB-rate paper's benchmark V-B1); the CRB is then the deterministic
+        one of `W + Rs`.
 
     Returns
     -------
     float or ndarray, shape (...)
-        :math:`1/J_\theta`; ``inf`` where nothing is radiated toward the target.
+        $1/J_\theta$; `inf` where nothing is radiated toward the target.
 
     Raises
     ------
@@ -141,7 +143,7 @@ def crb_doa(scenario: BistaticScenario, W, Rs=None, *, known_realizations: bool 
 
 
 def crb_from_gains(scenario: BistaticScenario, cW, cS, *, known_realizations: bool = False):
-    """:func:`crb_doa` from the beam gains :math:`c_W, c_S` (shape (...), broadcast)."""
+    """[`crb_doa`][beamopt.crb_doa] from the beam gains $c_W, c_S$ (shape (...), broadcast)."""
     J = _scenario_information(scenario, cW, cS, known_realizations)
     if J.ndim == 0:
         return 1.0 / float(J) if J > 0 else np.inf
@@ -159,23 +161,25 @@ def fisher_information(scenario: BistaticScenario, W, Rs=None) -> np.ndarray:
     W : array_like, shape (..., n_tx, n_tx)
         Gaussian information covariance.
     Rs : array_like, shape (..., n_tx, n_tx), optional
-        Deterministic sensing sample covariance; ``None`` for Gaussian-only.
+        Deterministic sensing sample covariance; `None` for Gaussian-only.
 
     Returns
     -------
     ndarray, shape (..., 2, 2) or (..., 3, 3), float
-        For ``Rs=None`` the parameters are :math:`(\theta, |\alpha|)`; otherwise
-        :math:`(\theta, \Re\alpha, \Im\alpha)`. With
-        :math:`c = 1 + g_0 c_W N_r` the blocks are
+        For `Rs=None` the parameters are $(\theta, |\alpha|)$; otherwise
+        $(\theta, \Re\alpha, \Im\alpha)$. With
+        $c = 1 + g_0 c_W N_r$ the blocks are
 
-        .. math::
-
-            J_{\theta\theta} &= 2 L D\left(g_0 c_S + \frac{(g_0 c_W)^2 N_r}{c}\right),\\
-            J_{|\alpha||\alpha|} &= \frac{4 L c_W^2 |\alpha|^2 N_r^2}{\sigma_s^4 c^2},\\
-            J_{\alpha\alpha} &= \frac{2 L c_S N_r}{\sigma_s^2 c} I_2
-            + \frac{4 L c_W^2 N_r^2}{\sigma_s^4 c^2}
-              \begin{bmatrix}\Re\alpha\\ \Im\alpha\end{bmatrix}
-              \begin{bmatrix}\Re\alpha & \Im\alpha\end{bmatrix},
+        $$
+        \begin{aligned}
+        J_{\theta\theta} &= 2 L D\left(g_0 c_S + \frac{(g_0 c_W)^2 N_r}{c}\right),\\
+        J_{|\alpha||\alpha|} &= \frac{4 L c_W^2 |\alpha|^2 N_r^2}{\sigma_s^4 c^2},\\
+        J_{\alpha\alpha} &= \frac{2 L c_S N_r}{\sigma_s^2 c} I_2
+        + \frac{4 L c_W^2 N_r^2}{\sigma_s^4 c^2}
+          \begin{bmatrix}\Re\alpha\\ \Im\alpha\end{bmatrix}
+          \begin{bmatrix}\Re\alpha & \Im\alpha\end{bmatrix},
+        \end{aligned}
+        $$
 
         and the DoA is decoupled from the gain (zero off-diagonal blocks).
     """

@@ -1,27 +1,28 @@
-r"""CRB-minimising transmit design: :func:`minimize_crb`.
+r"""CRB-minimising transmit design: [`minimize_crb`][beamopt.minimize_crb].
 
-.. math::
+$$
+\min_{W_k \succeq 0,\, R_s \succeq 0}\; \mathrm{CRB}(\theta)
+\quad\text{s.t.}\quad \mathrm{SINR}_k \ge \gamma_k,\;
+\mathrm{tr}\Big(\sum_k W_k + R_s\Big) \le P
+$$
 
-    \min_{W_k \succeq 0,\, R_s \succeq 0}\; \mathrm{CRB}(\theta)
-    \quad\text{s.t.}\quad \mathrm{SINR}_k \ge \gamma_k,\;
-    \mathrm{tr}\Big(\sum_k W_k + R_s\Big) \le P
+`signal` picks the transmit/receiver model:
 
-``signal`` picks the transmit/receiver model:
+* `"gaussian"`: information signal only, realisations unknown at the
+  sensing receiver (the CRB-rate paper's P2); $R_s = 0$.
+* `"known"`: information signal only, realisations known at the sensing
+  receiver (the CRB-rate paper's benchmark V-B1); deterministic CRB of $W$.
+* `"superposition"`: Gaussian information plus deterministic sensing signal
+  (the CRB-rate paper's P3 and P4).
 
-* ``"gaussian"``: information signal only, realisations unknown at the
-  sensing receiver (the seed's P2); :math:`R_s = 0`.
-* ``"known"``: information signal only, realisations known at the sensing
-  receiver (the seed's benchmark V-B1); deterministic CRB of :math:`W`.
-* ``"superposition"``: Gaussian information plus deterministic sensing signal
-  (the seed's P3 and P4).
-
-``method`` picks the algorithm: ``"closed_form"`` (MRT, Proposition 1),
-``"sdp"`` (cvxpy; Clarabel with SCS fallback) or ``"auto"`` (the closed form
+`method` picks the algorithm: `"closed_form"` (MRT, Proposition 1),
+`"sdp"` (cvxpy; Clarabel with SCS fallback) or `"auto"` (the closed form
 whenever one exists, else the SDP). The superposition design with an SINR target
-is non-convex and has neither: ``"global"`` is the certified global optimum for
-one user (:func:`beamopt.superposition_design`), ``"sca"`` the seed's successive
-convex approximation for any number of users (:func:`beamopt.sca_superposition`);
-``"auto"`` picks ``"global"`` for one user and ``"sca"`` for several.
+is non-convex and has neither: `"global"` is the certified global optimum for
+one user ([`beamopt.superposition_design`][beamopt.bistatic.superposition.superposition_design]),
+`"sca"` the CRB-rate paper's successive convex approximation for any number of users
+([`beamopt.sca_superposition`][beamopt.bistatic.sca.sca_superposition]); `"auto"` picks `"global"`
+for one user and `"sca"` for several.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def _check_options(options, method):
 
 
 def _superposition(scenario, gamma, method, start, solver, solver_options, options):
-    """Superposition design with SINR targets (the seed's P4): global search or SCA."""
+    """Superposition design with SINR targets (the CRB-rate paper's P4): global search or SCA."""
     if method == "closed_form":
         raise ValueError(
             "no closed form exists for signal='superposition' with an SINR target (the CRB "
@@ -219,37 +220,37 @@ def minimize_crb(
     ----------
     scenario : BistaticScenario
     snr_min : float or array_like, shape (n_users,), optional
-        Linear SINR target :math:`\gamma_k` per user (a scalar applies to all);
-        ``None`` is the sensing-only design.
+        Linear SINR target $\gamma_k$ per user (a scalar applies to all);
+        `None` is the sensing-only design.
     signal : {"gaussian", "superposition", "known"}
         Signal and receiver model (see the module docstring).
     method : {"auto", "closed_form", "sdp", "sca", "global"}
-        ``"closed_form"`` exists for sensing-only designs and for one user with
-        ``signal`` in {"gaussian", "known"}; ``"auto"`` uses it whenever it
-        exists, else the SDP. For ``signal="superposition"`` with an SINR target
-        only ``"global"`` (one user; certified optimum) and ``"sca"`` apply, and
-        ``"auto"`` picks ``"global"`` for one user, ``"sca"`` for several.
+        `"closed_form"` exists for sensing-only designs and for one user with
+        `signal` in {"gaussian", "known"}; `"auto"` uses it whenever it
+        exists, else the SDP. For `signal="superposition"` with an SINR target
+        only `"global"` (one user; certified optimum) and `"sca"` apply, and
+        `"auto"` picks `"global"` for one user, `"sca"` for several.
     solver : str, optional
         cvxpy solver for the SDP path; default Clarabel, then SCS if Clarabel fails.
     solver_options : dict, optional
-        Extra keyword arguments for ``cvxpy.Problem.solve``.
+        Extra keyword arguments for `cvxpy.Problem.solve`.
     options : dict, optional
-        Method options. ``"global"`` takes ``rtol``, ``n_initial``, ``max_rounds``
-        (:func:`beamopt.superposition_design`); ``"sca"`` takes ``initial_point``,
-        ``starts``, ``n_starts``, ``rng``, ``max_iterations``, ``tolerance``, ``reduce``,
-        ``certify_gap``, ``gap_tolerance``, ``max_bound_solves``
-        (:func:`beamopt.sca_superposition`);
-        ``"sdp"`` takes ``reduce`` (default True: solve in span{a, h_1, ..., h_K}, which is
-        exact; False solves the full ``n_tx x n_tx`` SDP). Unknown keys are an error.
+        Method options. `"global"` takes `rtol`, `n_initial`, `max_rounds`
+        ([`beamopt.superposition_design`][beamopt.bistatic.superposition.superposition_design]);
+        `"sca"` takes `initial_point`, `starts`, `n_starts`, `rng`, `max_iterations`, `tolerance`,
+        `reduce`, `certify_gap`, `gap_tolerance`, `max_bound_solves`
+        ([`beamopt.sca_superposition`][beamopt.bistatic.sca.sca_superposition]);
+        `"sdp"` takes `reduce` (default True: solve in span{a, h_1, ..., h_K}, which is
+        exact; False solves the full `n_tx x n_tx` SDP). Unknown keys are an error.
 
     Returns
     -------
     BeamformingResult
-        ``W`` (per user when ``n_users > 1``), ``Rs``, ``crb``, ``rate``, ``sinr``
+        `W` (per user when `n_users > 1`), `Rs`, `crb`, `rate`, `sinr`
         and solver statistics. The global superposition design carries its
-        certificate in ``extras`` (``bound_gap``, ``information_upper``,
-        ``crb_lower_bound``, ``rtol``); SCA its CRB per iteration in ``history`` and
-        its certified ``bound_gap`` and ``crb_lower_bound`` in ``extras``.
+        certificate in `extras` (`bound_gap`, `information_upper`,
+        `crb_lower_bound`, `rtol`); SCA its CRB per iteration in `history` and
+        its certified `bound_gap` and `crb_lower_bound` in `extras`.
         A sensing-only closed-form design for several users places the MRT beam
         in the first user's stream (any split is optimal when no user has a target).
 
@@ -257,10 +258,10 @@ def minimize_crb(
     ------
     InfeasibleError
         If the SINR targets cannot be met; the message and
-        ``max_achievable`` give the largest achievable targets.
+        `max_achievable` give the largest achievable targets.
     ValueError
-        For an unknown ``signal``/``method``, a closed form that does not exist,
-        a malformed ``snr_min`` or unknown ``options``.
+        For an unknown `signal`/`method`, a closed form that does not exist,
+        a malformed `snr_min` or unknown `options`.
 
     Examples
     --------

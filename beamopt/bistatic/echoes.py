@@ -1,21 +1,22 @@
 r"""Echo simulation and Monte Carlo evaluation of the DoA estimators.
 
-:func:`simulate_echoes` draws trials of the bistatic echo model
+[`simulate_echoes`][beamopt.bistatic.echoes.simulate_echoes] draws trials of the bistatic echo model
 
-.. math::
+$$
+y_t = \alpha\, b(\theta) a(\phi)^H (w_t + s_t) + n_t,
+\qquad w_t \sim \mathcal{CN}(0, W),\; n_t \sim \mathcal{CN}(0, \sigma_s^2 I),
+$$
 
-    y_t = \alpha\, b(\theta) a(\phi)^H (w_t + s_t) + n_t,
-    \qquad w_t \sim \mathcal{CN}(0, W),\; n_t \sim \mathcal{CN}(0, \sigma_s^2 I),
+with one known sequence $S = [s_1, \dots, s_L]$ whose sample covariance is
+exactly $R_s$: $S = \sqrt{L}\, U_r \Lambda_r^{1/2} Q$ from the
+eigendecomposition $R_s = U \Lambda U^H$ and a random $Q$ with
+orthonormal rows, so $S S^H / L = U_r \Lambda_r U_r^H = R_s$ (possible only
+when $L \ge \mathrm{rank}\,R_s$). The echo depends on $w_t$ only
+through $a^H w_t \sim \mathcal{CN}(0, a^H W a)$, which is what is drawn.
 
-with one known sequence :math:`S = [s_1, \dots, s_L]` whose sample covariance is
-exactly :math:`R_s`: :math:`S = \sqrt{L}\, U_r \Lambda_r^{1/2} Q` from the
-eigendecomposition :math:`R_s = U \Lambda U^H` and a random :math:`Q` with
-orthonormal rows, so :math:`S S^H / L = U_r \Lambda_r U_r^H = R_s` (possible only
-when :math:`L \ge \mathrm{rank}\,R_s`). The echo depends on :math:`w_t` only
-through :math:`a^H w_t \sim \mathcal{CN}(0, a^H W a)`, which is what is drawn.
-
-:func:`doa_mse` runs :func:`~beamopt.estimate_doa` on such trials and compares its
-mean squared error with :func:`~beamopt.crb_doa`.
+[`doa_mse`][beamopt.bistatic.echoes.doa_mse] runs
+[`estimate_doa`][beamopt.bistatic.estimation.estimate_doa] on such trials and compares its mean
+squared error with [`crb_doa`][beamopt.crb_doa].
 """
 
 from __future__ import annotations
@@ -35,38 +36,38 @@ __all__ = ["EchoSamples", "DoaMseResult", "simulate_echoes", "doa_mse", "sensing
 
 
 class EchoSamples(NamedTuple):
-    """Simulated echoes and the known sequence (unpacks as ``Y, S``)."""
+    """Simulated echoes and the known sequence (unpacks as `Y, S`)."""
 
     Y: np.ndarray
     """Echoes, shape (n_trials, n_rx, L), complex (V)."""
     S: np.ndarray | None
-    """Known sensing sequence, shape (n_tx, L), complex; None without ``Rs``."""
+    """Known sensing sequence, shape (n_tx, L), complex; None without `Rs`."""
 
 
 def sensing_sequence(Rs, n_symbols: int, rng=None) -> np.ndarray:
-    r"""A sequence :math:`S` whose sample covariance :math:`S S^H / L` equals ``Rs``.
+    r"""A sequence $S$ whose sample covariance $S S^H / L$ equals `Rs`.
 
     Parameters
     ----------
     Rs : array_like, shape (n_tx, n_tx), complex
         Target sample covariance (W), Hermitian PSD.
     n_symbols : int
-        Sequence length :math:`L`; must be at least :math:`\mathrm{rank}\,R_s`.
+        Sequence length $L$; must be at least $\mathrm{rank}\,R_s$.
     rng : None, int or numpy.random.Generator
-        Source of the random orthonormal rows :math:`Q`.
+        Source of the random orthonormal rows $Q$.
 
     Returns
     -------
     ndarray, shape (n_tx, n_symbols), complex
-        :math:`S = \sqrt{L}\, U_r \Lambda_r^{1/2} Q` with :math:`Q Q^H = I_r`. When
-        :math:`L \ge N_t` all eigenvalues are kept, so the identity holds to
-        rounding; otherwise eigenvalues below :math:`10^{-10}\lambda_{\max}` count
+        $S = \sqrt{L}\, U_r \Lambda_r^{1/2} Q$ with $Q Q^H = I_r$. When
+        $L \ge N_t$ all eigenvalues are kept, so the identity holds to
+        rounding; otherwise eigenvalues below $10^{-10}\lambda_{\max}$ count
         as zero.
 
     Raises
     ------
     ValueError
-        If ``Rs`` is not Hermitian PSD or ``n_symbols < rank(Rs)``.
+        If `Rs` is not Hermitian PSD or `n_symbols < rank(Rs)`.
     """
     L = check_int(n_symbols, "n_symbols")
     Rs = as_array(Rs, "Rs", dtype=complex, ndim=2)
@@ -87,7 +88,7 @@ def sensing_sequence(Rs, n_symbols: int, rng=None) -> np.ndarray:
 
 
 def _draw(scenario: BistaticScenario, cW: float, z, n_trials: int, rng) -> np.ndarray:
-    """Echo trials, shape (n_trials, n_rx, L), given :math:`c_W` and :math:`z = a^H S`."""
+    """Echo trials, shape (n_trials, n_rx, L), given $c_W$ and $z = a^H S$."""
     L = scenario.n_symbols
     shape = (n_trials, L)
     xi = np.sqrt(cW / 2) * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
@@ -124,30 +125,30 @@ def simulate_echoes(scenario: BistaticScenario, W, Rs=None, *, n_trials: int, rn
     Parameters
     ----------
     scenario : BistaticScenario
-        Geometry, :math:`\alpha`, noise power :math:`\sigma_s^2` (W) and
-        :math:`L` = ``n_symbols``.
+        Geometry, $\alpha$, noise power $\sigma_s^2$ (W) and
+        $L$ = `n_symbols`.
     W : array_like, shape (n_tx, n_tx), complex
         Covariance of the Gaussian information signal (W); zeros for none.
     Rs : array_like, shape (n_tx, n_tx), complex, optional
-        Sample covariance of the deterministic sensing sequence (W); ``None`` for
+        Sample covariance of the deterministic sensing sequence (W); `None` for
         a Gaussian-only transmission.
     n_trials : int
-        Number of independent trials (fresh :math:`w_t` and :math:`n_t`; the same
-        :math:`S`).
+        Number of independent trials (fresh $w_t$ and $n_t$; the same
+        $S$).
     rng : None, int or numpy.random.Generator
-        Randomness for :math:`S`, :math:`w_t` and :math:`n_t`.
+        Randomness for $S$, $w_t$ and $n_t$.
 
     Returns
     -------
     EchoSamples
-        ``Y`` of shape (n_trials, n_rx, L) and ``S`` of shape (n_tx, L) (``None``
-        when ``Rs`` is None), with :math:`S S^H / L = R_s`.
+        `Y` of shape (n_trials, n_rx, L) and `S` of shape (n_tx, L) (`None`
+        when `Rs` is None), with $S S^H / L = R_s$.
 
     Raises
     ------
     ValueError
         If a covariance has the wrong shape or is not Hermitian PSD, or
-        ``n_symbols < rank(Rs)``.
+        `n_symbols < rank(Rs)`.
     """
     n_trials = check_int(n_trials, "n_trials")
     gen = as_generator(rng)
@@ -162,20 +163,20 @@ class DoaMseResult:
     Attributes
     ----------
     mse : float
-        Mean squared error :math:`\frac1T\sum (\hat\theta_i - \theta)^2` (rad^2).
+        Mean squared error $\frac1T\sum (\hat\theta_i - \theta)^2$ (rad^2).
     crb : float
-        :func:`~beamopt.crb_doa` of the same design (rad^2).
+        [`crb_doa`][beamopt.crb_doa] of the same design (rad^2).
     ratio : float
-        ``mse / crb`` (1 is efficient).
+        `mse / crb` (1 is efficient).
     bias : float
-        Mean error :math:`\frac1T\sum(\hat\theta_i - \theta)` (rad).
+        Mean error $\frac1T\sum(\hat\theta_i - \theta)$ (rad).
     std_error : float
-        Standard error of ``mse``: the sample standard deviation of the squared
-        errors over :math:`\sqrt{T}` (rad^2).
+        Standard error of `mse`: the sample standard deviation of the squared
+        errors over $\sqrt{T}$ (rad^2).
     estimates : ndarray, shape (n_trials,)
         The DoA estimates (rad).
     method : str
-        The estimator's ``method``.
+        The estimator's `method`.
     """
 
     mse: float
@@ -212,28 +213,29 @@ def doa_mse(
     search_range=None,
     chunk_size: int = 256,
 ) -> DoaMseResult:
-    r"""Monte Carlo MSE of :func:`~beamopt.estimate_doa` and its ratio to the CRB.
+    r"""Monte Carlo MSE of [`estimate_doa`][beamopt.bistatic.estimation.estimate_doa] and its ratio
+    to the CRB.
 
-    One sequence :math:`S` with :math:`S S^H/L = R_s` is drawn and kept; each trial
-    draws fresh information symbols and noise (:func:`simulate_echoes`), chunk by
-    chunk to bound memory (the chunk size changes the random stream, not the
-    statistics). The relative standard error of the MSE is about
-    :math:`\sqrt{2/T}` when the errors are Gaussian.
+    One sequence $S$ with $S S^H/L = R_s$ is drawn and kept; each trial
+    draws fresh information symbols and noise
+    ([`simulate_echoes`][beamopt.bistatic.echoes.simulate_echoes]), chunk by chunk to bound memory
+    (the chunk size changes the random stream, not the statistics). The relative standard error of
+    the MSE is about $\sqrt{2/T}$ when the errors are Gaussian.
 
     Parameters
     ----------
     scenario : BistaticScenario
-        The scenario; its ``doa`` is the truth.
+        The scenario; its `doa` is the truth.
     W : array_like, shape (n_tx, n_tx), complex
         Gaussian information covariance (W); zeros for deterministic-only.
     Rs : array_like, shape (n_tx, n_tx), complex, optional
-        Deterministic sensing covariance (W); ``None`` for Gaussian-only.
+        Deterministic sensing covariance (W); `None` for Gaussian-only.
     n_trials : int
-        Number of Monte Carlo trials :math:`T`.
+        Number of Monte Carlo trials $T$.
     rng : None, int or numpy.random.Generator
         Seed or generator.
     method, grid_size, search_range
-        Passed to :func:`~beamopt.estimate_doa`.
+        Passed to [`estimate_doa`][beamopt.bistatic.estimation.estimate_doa].
     chunk_size : int
         Trials simulated and estimated at once.
 

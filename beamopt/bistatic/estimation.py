@@ -2,57 +2,59 @@ r"""Maximum-likelihood DoA estimators for the bistatic echo model.
 
 Per symbol the sensing receiver observes
 
-.. math::
+$$
+y_t = \alpha\, b(\theta) a(\phi)^H (w_t + s_t) + n_t,
+\qquad w_t \sim \mathcal{CN}(0, W),\; n_t \sim \mathcal{CN}(0, \sigma_s^2 I),
+$$
 
-    y_t = \alpha\, b(\theta) a(\phi)^H (w_t + s_t) + n_t,
-    \qquad w_t \sim \mathcal{CN}(0, W),\; n_t \sim \mathcal{CN}(0, \sigma_s^2 I),
+with the DoD $\phi$, $W$, $\sigma_s^2$ and the sensing sequence
+$s_t$ known. With $z_t = a^H s_t$, $c_W = a^H W a$,
+$c_S = \frac1L\sum_t |z_t|^2$ and $p = |\alpha|^2 c_W$, the echoes are
+independent $\mathcal{CN}(\alpha b z_t,\, p\, b b^H + \sigma_s^2 I)$. In units
+of the noise ($\sigma_s^2 = 1$) the log-likelihood depends on the data only
+through the sample covariance $\hat R = \frac1L Y Y^H$ and the matched
+vector $m = \frac1L Y z^*$, via their projections on $b(\theta)$,
 
-with the DoD :math:`\phi`, :math:`W`, :math:`\sigma_s^2` and the sensing sequence
-:math:`s_t` known. With :math:`z_t = a^H s_t`, :math:`c_W = a^H W a`,
-:math:`c_S = \frac1L\sum_t |z_t|^2` and :math:`p = |\alpha|^2 c_W`, the echoes are
-independent :math:`\mathcal{CN}(\alpha b z_t,\, p\, b b^H + \sigma_s^2 I)`. In units
-of the noise (:math:`\sigma_s^2 = 1`) the log-likelihood depends on the data only
-through the sample covariance :math:`\hat R = \frac1L Y Y^H` and the matched
-vector :math:`m = \frac1L Y z^*`, via their projections on :math:`b(\theta)`,
+$$
+q(\theta) = b^H \hat R\, b, \qquad v(\theta) = b^H m,
+$$
 
-.. math::
+$$
+\frac{\ell}{L} = -N_r\log\pi - \mathrm{tr}\hat R - \log(1 + p N_r)
++ \frac{p\, q + 2\,\Re(\alpha^* v) - |\alpha|^2 c_S N_r}{1 + p N_r}.
+$$
 
-    q(\theta) = b^H \hat R\, b, \qquad v(\theta) = b^H m,
+Given $\theta$, the best phase of $\alpha$ is $\angle v$ (it only
+enters through $\Re(\alpha^* v)$), which is also the CRB-rate paper's eq. (50).
+Estimators of the magnitude $\xi = |\alpha|/\sigma_s$:
 
-    \frac{\ell}{L} = -N_r\log\pi - \mathrm{tr}\hat R - \log(1 + p N_r)
-    + \frac{p\, q + 2\,\Re(\alpha^* v) - |\alpha|^2 c_S N_r}{1 + p N_r}.
-
-Given :math:`\theta`, the best phase of :math:`\alpha` is :math:`\angle v` (it only
-enters through :math:`\Re(\alpha^* v)`), which is also the seed's eq. (50).
-Estimators of the magnitude :math:`\rho = |\alpha|/\sigma_s`:
-
-* Gaussian-only (:math:`c_S = 0`, exact ML, the seed's eq. (27)):
-  :math:`\hat\rho^2 = \max(q/N_r - 1, 0) / (N_r c_W)`. The concentrated
-  likelihood is :math:`x - 1 - \log x` with :math:`x = \max(q/N_r, 1)`, increasing in
-  :math:`q`, so :math:`\hat\theta = \arg\max_\theta b^H \hat R b` (the seed's eq. (29)).
-* ``method="phase_magnitude"`` (the seed's eqs. (50)-(52)): the same moment
+* Gaussian-only ($c_S = 0$, exact ML, the CRB-rate paper's eq. (27)):
+  $\hat\xi^2 = \max(q/N_r - 1, 0) / (N_r c_W)$. The concentrated
+  likelihood is $x - 1 - \log x$ with $x = \max(q/N_r, 1)$, increasing in
+  $q$, so $\hat\theta = \arg\max_\theta b^H \hat R b$ (the CRB-rate paper's eq. (29)).
+* `method="phase_magnitude"` (the CRB-rate paper's eqs. (50)-(52)): the same moment
   estimator with the total beam gain,
-  :math:`\hat\rho^2 = \max(q/N_r - 1, 0) / (N_r (c_W + c_S))`.
-* ``method="ml"``: the exact ML, the unique positive root of the cubic
+  $\hat\xi^2 = \max(q/N_r - 1, 0) / (N_r (c_W + c_S))$.
+* `method="ml"`: the exact ML, the unique positive root of the cubic
 
-  .. math::
+  $$
+  c_W^2 N_r^2 \xi^3 + c_W N_r |v| \xi^2 + \big((c_W + c_S) N_r - c_W q\big)\xi
+  - |v| = 0
+  $$
 
-      c_W^2 N_r^2 \rho^3 + c_W N_r |v| \rho^2 + \big((c_W + c_S) N_r - c_W q\big)\rho
-      - |v| = 0
-
-  (one sign change, so exactly one positive root; :math:`\rho = |v|/(N_r c_S)` when
-  :math:`c_W = 0`).
+  (one sign change, so exactly one positive root; $\xi = |v|/(N_r c_S)$ when
+  $c_W = 0$).
 
 The concentrated log-likelihood is a trigonometric polynomial in
-:math:`u = \sin\theta`: :math:`q = \sum_{k} r_k e^{j\pi k u}` with
-:math:`r_k` the sums of the diagonals of :math:`\hat R`, so it is evaluated on a grid
-uniform in :math:`u` for all trials at once and refined by golden-section search on
+$u = \sin\theta$: $q = \sum_{k} r_k e^{j\pi k u}$ with
+$r_k$ the sums of the diagonals of $\hat R$, so it is evaluated on a grid
+uniform in $u$ for all trials at once and refined by golden-section search on
 the bracket around the best grid point.
 
 References
 ----------
-The seed paper ``003``: Section III-B, eqs. (24)-(29), and Section IV-B,
-eqs. (49)-(52).
+*CRB-Rate Tradeoff for Bistatic ISAC with Gaussian Information and Deterministic Sensing Signals*:
+Section III-B, eqs. (24)-(29), and Section IV-B, eqs. (49)-(52).
 """
 
 from __future__ import annotations
@@ -73,20 +75,21 @@ _INVPHI = (np.sqrt(5.0) - 1.0) / 2.0
 
 @dataclass(frozen=True)
 class DoaEstimate:
-    r"""Outcome of :func:`estimate_doa`; arrays have the batch shape of ``Y``.
+    r"""Outcome of [`estimate_doa`][beamopt.bistatic.estimation.estimate_doa]; arrays have the batch
+    shape of `Y`.
 
     Attributes
     ----------
     doa : float or ndarray, shape (...)
-        Estimated DoA :math:`\hat\theta` (rad).
+        Estimated DoA $\hat\theta$ (rad).
     alpha : complex or ndarray, shape (...), complex
         Estimated channel coefficient. Gaussian-only data identify only
-        :math:`|\alpha|`, which is returned as a non-negative real.
+        $|\alpha|$, which is returned as a non-negative real.
     log_likelihood : float or ndarray, shape (...)
-        Log-likelihood of ``Y`` at :math:`(\hat\theta, \hat\alpha)` (natural log,
+        Log-likelihood of `Y` at $(\hat\theta, \hat\alpha)$ (natural log,
         including all constants).
     method : str
-        ``"phase_magnitude"`` or ``"ml"`` (identical for Gaussian-only data).
+        `"phase_magnitude"` or `"ml"` (identical for Gaussian-only data).
     """
 
     doa: float | np.ndarray
@@ -97,7 +100,7 @@ class DoaEstimate:
 
 @dataclass(frozen=True)
 class _Statistics:
-    """Sufficient statistics in noise units, flattened to a batch of ``T`` trials."""
+    """Sufficient statistics in noise units, flattened to a batch of `T` trials."""
 
     lags: np.ndarray  # (T, N): r_k = sum of the k-th upper diagonal of R_hat (r_0 halved)
     m: np.ndarray | None  # (T, N): Y z^* / L, None without a known sequence
@@ -108,13 +111,13 @@ class _Statistics:
     n_symbols: int
 
     def q(self, u):
-        """:math:`b(u)^H \\hat R b(u)`; ``u`` of shape (T or 1, K) -> (T, K)."""
+        r"""$b(u)^H \hat R b(u)$; `u` of shape (T or 1, K) -> (T, K)."""
         k = np.arange(self.n_rx)
         E = np.exp(1j * np.pi * u[..., None] * k)
         return 2.0 * (E.real * self.lags.real[:, None] - E.imag * self.lags.imag[:, None]).sum(-1)
 
     def v(self, u):
-        """:math:`b(u)^H m`; shape (T, K)."""
+        """$b(u)^H m$; shape (T, K)."""
         E = np.exp(-1j * np.pi * u[..., None] * element_positions(self.n_rx))
         return (E * self.m[:, None, :]).sum(axis=-1)
 
@@ -171,7 +174,7 @@ def _statistics(Y, scenario, W, S, cW=None) -> _Statistics:
 
 
 def _magnitude_ml(st: _Statistics, q, av):
-    """Exact ML of :math:`\\rho = |\\alpha|/\\sigma_s` given ``q`` and ``|v|``."""
+    r"""Exact ML of $\xi = |\alpha|/\sigma_s$ given `q` and `|v|`."""
     N, cW, cS = st.n_rx, st.cW, st.cS
     if av is None:
         return np.sqrt(np.maximum(q / N - 1.0, 0.0) / (N * cW))
@@ -200,9 +203,9 @@ def _magnitude(st: _Statistics, method: str, q, av):
 
 
 def _profile(st: _Statistics, method: str, u):
-    """Concentrated log-likelihood per symbol, without the :math:`\\theta`-free terms.
+    r"""Concentrated log-likelihood per symbol, without the $\theta$-free terms.
 
-    Returns ``(g, rho, v)`` with shapes (T, K); ``v`` is None without a known sequence.
+    Returns `(g, rho, v)` with shapes (T, K); `v` is None without a known sequence.
     """
     q = st.q(u)
     v = st.v(u) if st.m is not None else None
@@ -216,7 +219,7 @@ def _profile(st: _Statistics, method: str, u):
 
 
 def _golden_section(f, lo, hi, xtol):
-    """Vectorised golden-section maximisation of ``f`` on ``[lo, hi]`` (shape (T, 1))."""
+    """Vectorised golden-section maximisation of `f` on `[lo, hi]` (shape (T, 1))."""
     c = hi - _INVPHI * (hi - lo)
     d = lo + _INVPHI * (hi - lo)
     fc, fd = f(c), f(d)
@@ -262,8 +265,8 @@ def estimate_doa(
     r"""Estimate the target DoA from bistatic echoes by (concentrated) maximum likelihood.
 
     The channel magnitude is concentrated out in closed form for every
-    candidate :math:`\theta` (see the module notes); the resulting 1-D
-    log-likelihood is maximised over a grid uniform in :math:`\sin\theta` and
+    candidate $\theta$ (see the module notes); the resulting 1-D
+    log-likelihood is maximised over a grid uniform in $\sin\theta$ and
     refined by golden-section search on the bracket around the best grid point.
     All trials in the batch are processed at once.
 
@@ -272,37 +275,37 @@ def estimate_doa(
     Y : array_like, shape (..., n_rx, L), complex
         Received echoes (V); leading axes are independent trials.
     scenario : BistaticScenario
-        Supplies the DoD :math:`\phi` (steering :math:`a`), ``n_rx`` and the
-        noise power :math:`\sigma_s^2` (W), all assumed known.
+        Supplies the DoD $\phi$ (steering $a$), `n_rx` and the
+        noise power $\sigma_s^2$ (W), all assumed known.
     W : array_like, shape (n_tx, n_tx), complex
         Covariance of the Gaussian information signal (W), Hermitian PSD; zeros
         for a deterministic-only transmission.
     S : array_like, shape (n_tx, L), complex, optional
-        Known deterministic sensing sequence (V), shared by all trials. ``None``
+        Known deterministic sensing sequence (V), shared by all trials. `None`
         selects the Gaussian-only model.
     method : {"phase_magnitude", "ml"}
-        Magnitude estimator with a known sequence: the seed's phase-then-magnitude
+        Magnitude estimator with a known sequence: the CRB-rate paper's phase-then-magnitude
         moment estimator (eqs. (50)-(52)) or the exact ML (cubic root). Both give
         the exact ML for Gaussian-only data.
     grid_size : int, optional
-        Number of grid points (>= 3) uniform in :math:`\sin\theta` over
-        ``search_range``. Default: ``8 * n_rx`` per unit of :math:`\sin\theta`
+        Number of grid points (>= 3) uniform in $\sin\theta$ over
+        `search_range`. Default: `8 * n_rx` per unit of $\sin\theta$
         (16 points per half main-lobe width), at least 64.
     search_range : (float, float), optional
-        DoA interval (rad) within :math:`[-\pi/2, \pi/2]`; default the whole
+        DoA interval (rad) within $[-\pi/2, \pi/2]$; default the whole
         half-plane.
     xtol : float
-        Absolute tolerance of the refinement in :math:`\sin\theta`.
+        Absolute tolerance of the refinement in $\sin\theta$.
 
     Returns
     -------
     DoaEstimate
-        ``doa``, ``alpha`` and ``log_likelihood`` with the batch shape of ``Y``.
+        `doa`, `alpha` and `log_likelihood` with the batch shape of `Y`.
 
     Raises
     ------
     ValueError
-        If ``Y``, ``W`` or ``S`` has the wrong shape or non-finite entries, ``W`` is
+        If `Y`, `W` or `S` has the wrong shape or non-finite entries, `W` is
         not PSD, nothing is radiated toward the target, or an option is out of range.
 
     Examples

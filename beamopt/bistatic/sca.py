@@ -1,4 +1,4 @@
-r"""Successive convex approximation for the superposition design (the seed's Algorithm 1).
+r"""Successive convex approximation for the superposition design (the CRB-rate paper's Algorithm 1).
 
 With $x = g_0 c_W$ the DoA information is, up to the factor $2 L \|\partial b\|^2$,
 
@@ -248,8 +248,8 @@ def sca_superposition(
     snr_min : float or array_like, shape (n_users,)
         SINR targets $\gamma_k$ (linear, >= 0).
     initial_point : tuple (W, Rs), optional
-        A feasible warm start, run first: ``W`` of shape (n_tx, n_tx), or (n_users,
-        n_tx, n_tx) with several users, and ``Rs`` of shape (n_tx, n_tx), in W.
+        A feasible warm start, run first: `W` of shape (n_tx, n_tx), or (n_users,
+        n_tx, n_tx) with several users, and `Rs` of shape (n_tx, n_tx), in W.
     starts : sequence of {"gaussian", "beams"}
         Structured starts: the optimal Gaussian-only design (Proposition 1 or the
         multi-user SDP, $R_s = 0$), and a beam toward each user plus a sensing beam
@@ -263,13 +263,13 @@ def sca_superposition(
     tolerance : float
         Stop a start when one iteration gains at most this relative DoA information.
     reduce : bool
-        Solve each SDP in span{a, h_1, ..., h_K} (dimension at most ``n_users + 1``).
+        Solve each SDP in span{a, h_1, ..., h_K} (dimension at most `n_users + 1`).
         Exact: projecting any feasible design onto that span keeps every quadratic
-        form and lowers the trace. ``False`` solves the seed's full
-        ``n_tx``-dimensional SDP.
+        form and lowers the trace. `False` solves the CRB-rate paper's full
+        `n_tx`-dimensional SDP.
     certify_gap : bool
-        Bound the optimum from above (see the module docstring); ``False`` skips it
-        (``bound_gap`` is then NaN and the status is SCA's).
+        Bound the optimum from above (see the module docstring); `False` skips it
+        (`bound_gap` is then NaN and the status is SCA's).
     gap_tolerance : float
         Relative gap on the DoA information below which the design counts as optimal.
     max_bound_solves : int
@@ -280,22 +280,22 @@ def sca_superposition(
     Returns
     -------
     BeamformingResult
-        ``history`` holds the CRB of the best run's start and accepted iterates
-        (non-increasing); ``iterations`` counts the SCA solves of all starts.
-        ``status`` is ``"optimal"`` when ``bound_gap <= gap_tolerance``, else
-        ``"gap_above_tolerance"`` (or SCA's ``"converged"``/``"max_iterations"``
-        without the certificate). ``extras``: ``starts``, ``start_crbs`` and
-        ``start_iterations`` (one entry per start run), ``best_start``,
-        ``bound_gap`` (``information_upper / information - 1``), ``crb_lower_bound``,
-        ``information``, ``information_upper``, ``bound_solves``, ``gap_tolerance``,
-        ``nu`` (the best run's tangent slopes), ``tolerance``, ``reduce``.
+        `history` holds the CRB of the best run's start and accepted iterates
+        (non-increasing); `iterations` counts the SCA solves of all starts.
+        `status` is `"optimal"` when `bound_gap <= gap_tolerance`, else
+        `"gap_above_tolerance"` (or SCA's `"converged"`/`"max_iterations"`
+        without the certificate). `extras`: `starts`, `start_crbs` and
+        `start_iterations` (one entry per start run), `best_start`,
+        `bound_gap` (`information_upper / information - 1`), `crb_lower_bound`,
+        `information`, `information_upper`, `bound_solves`, `gap_tolerance`,
+        `nu` (the best run's tangent slopes), `tolerance`, `reduce`.
 
     Raises
     ------
     InfeasibleError
         If the targets cannot be met (the largest achievable ones are reported).
     ValueError
-        For malformed targets, an infeasible or malformed ``initial_point`` or bad options.
+        For malformed targets, an infeasible or malformed `initial_point` or bad options.
 
     Examples
     --------

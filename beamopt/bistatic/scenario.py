@@ -1,10 +1,10 @@
 r"""The bistatic ISAC scenario: problem data, separate from the solvers.
 
-A base station (BS) with a ``n_tx``-element ULA serves single-antenna
-communication users (CUs) while a sensing receiver with a ``n_rx``-element
-ULA estimates the direction of arrival (DoA) ``doa`` of a point target from
-its echoes. The BS-target-receiver link is :math:`G = \alpha\, b(\theta)
-a(\phi)^H`.
+A base station (BS) with a `n_tx`-element ULA serves single-antenna
+communication users (CUs) while a sensing receiver with a `n_rx`-element
+ULA estimates the direction of arrival (DoA) `doa` of a point target from
+its echoes. The BS-target-receiver link is $G = \alpha\, b(\theta)
+a(\phi)^H$.
 """
 
 from __future__ import annotations
@@ -42,37 +42,37 @@ class BistaticScenario:
     n_rx : int
         Sensing-receiver antennas (ULA, half-wavelength spacing).
     dod : float
-        Direction of departure :math:`\phi` of the target seen from the BS, radians.
+        Direction of departure $\phi$ of the target seen from the BS, radians.
     doa : float
-        Direction of arrival :math:`\theta` of the target at the sensing
+        Direction of arrival $\theta$ of the target at the sensing
         receiver, radians; the parameter being estimated.
     alpha : complex
         Channel coefficient of the BS-target-receiver link (reflection
         coefficient times path loss amplitude); must be non-zero.
     noise_power : float
-        Sensing-receiver noise power :math:`\sigma_s^2` per antenna, W.
+        Sensing-receiver noise power $\sigma_s^2$ per antenna, W.
     n_symbols : int
-        Symbols :math:`L` per sensing block.
+        Symbols $L$ per sensing block.
     power : float
-        BS transmit power budget :math:`P`, W.
+        BS transmit power budget $P$, W.
     channel : array_like, shape (n_tx,) or (n_users, n_tx), complex
-        BS-CU channel(s) :math:`h_k`; the CU receives :math:`h_k^H x`.
+        BS-CU channel(s) $h_k$; the CU receives $h_k^H x$.
     comm_noise_power : float
-        CU receiver noise power :math:`\sigma_c^2`, W.
+        CU receiver noise power $\sigma_c^2$, W.
     tx_positions, rx_positions : array_like, shape (n_tx,) / (n_rx,), optional
         Element positions in wavelengths of a non-ideal (calibrated, impaired or
         learned) linear array; the steering vector is then
-        :math:`[a(\phi)]_k = \exp(j 2\pi p_k \sin\phi)`. ``None`` (default) is the
-        half-wavelength ULA, :math:`p_k = (k - (N-1)/2)/2`. Positions are referenced
+        $[a(\phi)]_k = \exp(j 2\pi p_k \sin\phi)$. `None` (default) is the
+        half-wavelength ULA, $p_k = (k - (N-1)/2)/2$. Positions are referenced
         to their centroid: a common shift only multiplies the echo by a phase, which
-        the unknown phase of :math:`\alpha` absorbs, and the centroid reference keeps
-        :math:`b^H \partial b = 0` that the CRBs rely on. The channel ``channel`` is
+        the unknown phase of $\alpha$ absorbs, and the centroid reference keeps
+        $b^H \partial b = 0$ that the CRBs rely on. The channel `channel` is
         data and is not recomputed from them.
 
     Notes
     -----
-    The scenario is immutable; use :meth:`replace` for variations. Derived
-    quantities (steering vectors, ``g0``) are computed once and cached.
+    The scenario is immutable; use [`replace`][beamopt.BistaticScenario.replace] for variations.
+    Derived quantities (steering vectors, `g0`) are computed once and cached.
     """
 
     n_tx: int
@@ -133,21 +133,21 @@ class BistaticScenario:
 
     @cached_property
     def a(self) -> np.ndarray:
-        r"""Transmit steering vector :math:`a(\phi)`, shape (n_tx,)."""
+        r"""Transmit steering vector $a(\phi)$, shape (n_tx,)."""
         if self.tx_positions is not None:
             return readonly(np.exp(2j * np.pi * self.tx_positions * np.sin(self.dod)))
         return readonly(steering_vector(self.n_tx, self.dod))
 
     @cached_property
     def b(self) -> np.ndarray:
-        r"""Receive steering vector :math:`b(\theta)`, shape (n_rx,)."""
+        r"""Receive steering vector $b(\theta)$, shape (n_rx,)."""
         if self.rx_positions is not None:
             return readonly(np.exp(2j * np.pi * self.rx_positions * np.sin(self.doa)))
         return readonly(steering_vector(self.n_rx, self.doa))
 
     @cached_property
     def db(self) -> np.ndarray:
-        r""":math:`\partial b / \partial\theta`, shape (n_rx,)."""
+        r"""$\partial b / \partial\theta$, shape (n_rx,)."""
         if self.rx_positions is not None:
             return readonly(2j * np.pi * self.rx_positions * np.cos(self.doa) * self.b)
         return readonly(steering_vector_derivative(self.n_rx, self.doa))
@@ -156,8 +156,8 @@ class BistaticScenario:
     def db_norm2(self) -> float:
         r"""Squared norm of the receive-steering derivative.
 
-        :math:`\|\partial b/\partial\theta\|^2 = \pi^2\cos^2\theta\, N_r(N_r^2-1)/12`
-        for the ideal ULA, :math:`4\pi^2\cos^2\theta \sum_k p_k^2` with ``rx_positions``.
+        $\|\partial b/\partial\theta\|^2 = \pi^2\cos^2\theta\, N_r(N_r^2-1)/12$
+        for the ideal ULA, $4\pi^2\cos^2\theta \sum_k p_k^2$ with `rx_positions`.
         """
         if self.rx_positions is not None:
             return float(4 * np.pi**2 * np.cos(self.doa) ** 2 * np.sum(self.rx_positions**2))
@@ -165,17 +165,17 @@ class BistaticScenario:
 
     @cached_property
     def g0(self) -> float:
-        r"""Echo-to-noise ratio per unit transmit gain, :math:`|\alpha|^2/\sigma_s^2`."""
+        r"""Echo-to-noise ratio per unit transmit gain, $|\alpha|^2/\sigma_s^2$."""
         return abs(self.alpha) ** 2 / self.noise_power
 
     @property
     def sensing_snr(self) -> float:
-        """Receive sensing SNR of MRT at full power: :math:`g_0 P N_t N_r`."""
+        """Receive sensing SNR of MRT at full power: $g_0 P N_t N_r$."""
         return self.g0 * self.power * self.n_tx * self.n_rx
 
     @cached_property
     def max_snr(self) -> np.ndarray:
-        r"""Largest single-user SNR per user, :math:`P\|h_k\|^2/\sigma_c^2`, shape (n_users,)."""
+        r"""Largest single-user SNR per user, $P\|h_k\|^2/\sigma_c^2$, shape (n_users,)."""
         return readonly(
             self.power * np.sum(np.abs(self.channels) ** 2, axis=-1) / self.comm_noise_power
         )
@@ -210,10 +210,10 @@ class BistaticScenario:
         r"""Build a scenario from link distances and powers in dBm.
 
         The BS-target-receiver gain is
-        :math:`\alpha = \varsigma\sqrt{\mathrm{PL}(d_{bt})\mathrm{PL}(d_{tr})}` with
-        path loss ``C0 = -30 dB`` at 1 m (:func:`beamopt.path_loss`); the CU
-        channel is Rician (:func:`beamopt.rician_channel`) with a LoS steering
-        component toward ``user_angle_deg``. Pass an array of user angles
+        $\alpha = \varsigma\sqrt{\mathrm{PL}(d_{bt})\mathrm{PL}(d_{tr})}$ with
+        path loss `C0 = -30 dB` at 1 m ([`beamopt.path_loss`][]); the CU
+        channel is Rician ([`beamopt.rician_channel`][]) with a LoS steering
+        component toward `user_angle_deg`. Pass an array of user angles
         (and optionally distances) for several users.
 
         Every argument is checked here and a bad one is named with its unit: angles in
@@ -311,27 +311,29 @@ class BistaticScenario:
         ============================  ===============================================
         quantity                      default
         ============================  ===============================================
-        arrays                        ``n_tx = n_rx = 16``, half-wavelength ULAs
+        arrays                        `n_tx = n_rx = 16`, half-wavelength ULAs
         target                        DoD 15 deg at the BS, DoA 30 deg at the receiver
         BS-target / target-receiver   30 m / 40 m, exponent 2.2, unit reflection
         BS-CU                         80 m, exponent 2.8, Rician K = 1 (0 dB), LoS at -10 deg
-        path loss                     ``C0 = -30 dB`` at 1 m
+        path loss                     `C0 = -30 dB` at 1 m
         transmit power                30 dBm (1 W)
         noise (sensing and CU)        -80 dBm
-        symbols per block             ``L = 256``
+        symbols per block             `L = 256`
         CU fading draw                seed 0
         ============================  ===============================================
 
-        With these numbers the full-power MRT sensing SNR ``g0 P Nt Nr`` is
+        With these numbers the full-power MRT sensing SNR `g0 P Nt Nr` is
         about 6.3 dB (the regime where Gaussian and deterministic signals
         differ visibly) and the CU's largest SNR is about 39 dB.
-        Keyword arguments override :meth:`from_geometry` parameters.
+        Keyword arguments override [`from_geometry`][beamopt.BistaticScenario.from_geometry]
+        parameters.
         """
         return cls.from_geometry(**overrides)
 
 
 def check_scenario(scenario, *, single_user: str | None = None) -> BistaticScenario:
-    """Require a :class:`BistaticScenario`; with ``single_user`` (what needs it), one user."""
+    """Require a [`BistaticScenario`][beamopt.BistaticScenario]; with `single_user` (what needs it),
+    one user."""
     if not isinstance(scenario, BistaticScenario):
         raise ValueError(f"scenario must be a BistaticScenario; got {type(scenario).__name__}")
     if single_user is not None and scenario.n_users != 1:

@@ -1,42 +1,44 @@
-r"""Benchmark transmit schemes of the seed's Section V-B (closed forms, batched).
+r"""Benchmark transmit schemes of the CRB-rate paper's Section V-B (closed forms, batched).
 
 CRB-rate benchmarks for one communication user (Section V-B). With
-:math:`u = h/\|h\|`, the rate-optimal design is MRT to the user,
-:math:`W_c = P u u^H`, with the largest rate :math:`R_{\max} = \log_2(1 + P\|h\|^2/\sigma_c^2)`;
-the sensing-optimal design :math:`(W_s, R_{s,s})` of each signal model is
-:func:`beamopt.minimize_crb` without an SINR target (MRT toward the target; for
-``"superposition"`` all power goes to the deterministic signal).
+$u = h/\|h\|$, the rate-optimal design is MRT to the user,
+$W_c = P u u^H$, with the largest rate $R_{\max} = \log_2(1 + P\|h\|^2/\sigma_c^2)$;
+the sensing-optimal design $(W_{\mathrm{sen}}, R_{s,\mathrm{sen}})$ of each signal model is
+[`beamopt.minimize_crb`][] without an SINR target (MRT toward the target; for
+`"superposition"` all power goes to the deterministic signal).
 
-* **Time switching** with sensing fraction :math:`\rho \in [0, 1]`: the sensing-optimal
-  design is sent for :math:`\rho L` symbols and the rate-optimal design for the rest. The
-  CRB uses the sensing symbols only, :math:`L_s = \rho L` (treated as continuous), and the
+* **Time switching** with sensing fraction $\tau \in [0, 1]$: the sensing-optimal
+  design is sent for $\tau L$ symbols and the rate-optimal design for the rest. The
+  CRB uses the sensing symbols only, $L_s = \tau L$ (treated as continuous), and the
   rate is averaged over all symbols:
 
-  .. math::
+  $$
+  \mathrm{CRB}_{TS}(\tau) = \frac{\mathrm{CRB}_{\mathrm{sen}}}{\tau}, \qquad
+  R_{TS}(\tau) = \tau r_{\mathrm{sen}} + (1 - \tau) R_{\max},
+  $$
 
-      \mathrm{CRB}_{TS}(\rho) = \frac{\mathrm{CRB}_s}{\rho}, \qquad
-      R_{TS}(\rho) = \rho R_s + (1 - \rho) R_{\max},
+  where $\mathrm{CRB}_{\mathrm{sen}}, r_{\mathrm{sen}}$ belong to the sensing-optimal design
+  ($r_{\mathrm{sen}} = 0$ for `"superposition"`, whose sensing block carries no data).
+* **Power splitting** with communication power $p_c \in [0, P]$ and sensing power
+  $p_s = P - p_c$: a communication beam $p_c u u^H$ and a sensing beam
+  $p_s a a^H / N_t$ share the budget, $\mathrm{tr}(W + R_s) = P$.
 
-  where :math:`\mathrm{CRB}_s, R_s` belong to the sensing-optimal design (:math:`R_s = 0`
-  for ``"superposition"``, whose sensing block carries no data).
-* **Power splitting** with communication power :math:`p_c \in [0, P]` and sensing power
-  :math:`p_s = P - p_c`: a communication beam :math:`p_c u u^H` and a sensing beam
-  :math:`p_s a a^H / N_t` share the budget, :math:`\mathrm{tr}(W + R_s) = P`.
-
-  - ``"gaussian"`` and ``"known"``: both beams are Gaussian and carry the user's data (one
-    information stream with rank-two covariance), :math:`W = p_c u u^H + p_s a a^H/N_t`,
-    :math:`R_s = 0`, SNR :math:`h^H W h/\sigma_c^2`; ``"known"`` evaluates the CRB with the
+  - `"gaussian"` and `"known"`: both beams are Gaussian and carry the user's data (one
+    information stream with rank-two covariance), $W = p_c u u^H + p_s a a^H/N_t$,
+    $R_s = 0$, SNR $h^H W h/\sigma_c^2$; `"known"` evaluates the CRB with the
     realisations known at the sensing receiver.
-  - ``"superposition"``: the sensing beam is the deterministic signal,
-    :math:`W = p_c u u^H`, :math:`R_s = p_s a a^H/N_t`, and interferes at the user:
-    :math:`\mathrm{SINR} = p_c\|h\|^2 / (p_s |h^H a|^2/N_t + \sigma_c^2)`.
+  - `"superposition"`: the sensing beam is the deterministic signal,
+    $W = p_c u u^H$, $R_s = p_s a a^H/N_t$, and interferes at the user:
+    $\mathrm{SINR} = p_c\|h\|^2 / (p_s |h^H a|^2/N_t + \sigma_c^2)$.
 
-  In every model the rate increases and the CRB does not decrease with :math:`p_c`, so the
-  cheapest split meeting a rate target is the best one (:func:`power_splitting_at_rate`).
+  In every model the rate increases and the CRB does not decrease with $p_c$, so the
+  cheapest split meeting a rate target is the best one
+  ([`power_splitting_at_rate`][beamopt.bistatic.schemes.power_splitting_at_rate]).
 
 References
 ----------
-The seed paper ``003``: Section V-B (known realisations, time switching, power splitting).
+*CRB-Rate Tradeoff for Bistatic ISAC with Gaussian Information and Deterministic Sensing Signals*:
+Section V-B (known realisations, time switching, power splitting).
 """
 
 from __future__ import annotations
@@ -76,17 +78,17 @@ class SchemeDesign:
     scheme : {"time_switching", "power_splitting"}
     signal : {"gaussian", "superposition", "known"}
     parameter : ndarray, shape (m,)
-        Sensing fraction :math:`\rho` (time switching) or communication power :math:`p_c`
+        Sensing fraction $\tau$ (time switching) or communication power $p_c$
         in W (power splitting).
     W_factor : ndarray, shape (m, n_tx, r), complex
         Factor $V$ ($r \le 2$) of the information covariance $W = V V^H$; for time
-        switching the time average :math:`\rho W_s + (1-\rho) W_c` (the CRB is *not* a
+        switching the time average $\tau W_{\mathrm{sen}} + (1-\tau) W_c$ (the CRB is *not* a
         function of it). The dense stack is the property `W`, formed on first access.
     Rs_factor : ndarray, shape (m, n_tx, r_s), complex
         Factor of the deterministic sample covariance (time-averaged for time switching;
         `r_s = 0` where there is none); the dense stack is the property `Rs`.
     crb : ndarray, shape (m,)
-        DoA CRB, rad^2 (``inf`` for time switching with :math:`\rho = 0`).
+        DoA CRB, rad^2 (`inf` for time switching with $\tau = 0$).
     rate : ndarray, shape (m,)
         Communication rate, bit/s/Hz.
     """
@@ -111,7 +113,7 @@ class SchemeDesign:
 
 
 def max_rate(scenario: BistaticScenario) -> float:
-    r"""Largest rate of the single user, :math:`\log_2(1 + P\|h\|^2/\sigma_c^2)` (bit/s/Hz)."""
+    r"""Largest rate of the single user, $\log_2(1 + P\|h\|^2/\sigma_c^2)$ (bit/s/Hz)."""
     return _max_rate(check_scenario(scenario, single_user="the CRB-rate benchmarks"))
 
 
@@ -159,24 +161,24 @@ def _rate_targets(scenario, rate) -> np.ndarray:
 def time_switching(scenario: BistaticScenario, fraction, signal: str = "gaussian") -> SchemeDesign:
     r"""Time switching between the sensing-optimal and the rate-optimal design.
 
-    .. math::
-
-        \mathrm{CRB}_{TS} = \mathrm{CRB}_s / \rho, \qquad
-        R_{TS} = \rho R_s + (1-\rho) R_{\max}
+    $$
+    \mathrm{CRB}_{TS} = \mathrm{CRB}_{\mathrm{sen}} / \tau, \qquad
+    R_{TS} = \tau r_{\mathrm{sen}} + (1-\tau) R_{\max}
+    $$
 
     Parameters
     ----------
     scenario : BistaticScenario
         Single-user scenario.
     fraction : float or array_like, shape (m,)
-        Share :math:`\rho \in [0, 1]` of the symbols sent with the sensing-optimal design.
+        Share $\tau \in [0, 1]$ of the symbols sent with the sensing-optimal design.
     signal : {"gaussian", "superposition", "known"}
-        Signal model of the sensing block (see :func:`beamopt.minimize_crb`).
+        Signal model of the sensing block (see [`beamopt.minimize_crb`][]).
 
     Returns
     -------
     SchemeDesign
-        ``crb`` is ``inf`` where :math:`\rho = 0` (no sensing symbols).
+        `crb` is `inf` where $\tau = 0$ (no sensing symbols).
     """
     sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
@@ -208,24 +210,26 @@ def time_switching_at_rate(
 ) -> SchemeDesign:
     r"""Time switching with the largest sensing fraction that meets each rate target.
 
-    .. math:: \rho(r) = \min\left(1, \frac{R_{\max} - r}{R_{\max} - R_s}\right)
+    $$
+    \tau(r) = \min\left(1, \frac{R_{\max} - r}{R_{\max} - r_{\mathrm{sen}}}\right)
+    $$
 
     Parameters
     ----------
     scenario : BistaticScenario
     rate : float or array_like, shape (m,)
-        Rate targets :math:`r \in [0, R_{\max}]`, bit/s/Hz.
+        Rate targets $r \in [0, R_{\max}]$, bit/s/Hz.
     signal : {"gaussian", "superposition", "known"}
 
     Returns
     -------
     SchemeDesign
-        The CRB is the smallest time switching reaches at rate :math:`\ge r`.
+        The CRB is the smallest time switching reaches at rate $\ge r$.
 
     Raises
     ------
     InfeasibleError
-        If a target exceeds :func:`max_rate`.
+        If a target exceeds [`max_rate`][beamopt.bistatic.schemes.max_rate].
     """
     sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
@@ -257,22 +261,22 @@ def power_splitting(
 ) -> SchemeDesign:
     r"""Power splitting between a communication beam and a sensing beam.
 
-    ``"gaussian"``/``"known"``: :math:`W = p_c u u^H + (P - p_c) a a^H/N_t`, :math:`R_s = 0`;
-    ``"superposition"``: :math:`W = p_c u u^H`, :math:`R_s = (P - p_c) a a^H / N_t`;
-    :math:`u = h/\|h\|`.
+    `"gaussian"`/`"known"`: $W = p_c u u^H + (P - p_c) a a^H/N_t$, $R_s = 0$;
+    `"superposition"`: $W = p_c u u^H$, $R_s = (P - p_c) a a^H / N_t$;
+    $u = h/\|h\|$.
 
     Parameters
     ----------
     scenario : BistaticScenario
         Single-user scenario.
     comm_power : float or array_like, shape (m,)
-        Communication power :math:`p_c \in [0, P]`, W.
+        Communication power $p_c \in [0, P]$, W.
     signal : {"gaussian", "superposition", "known"}
 
     Returns
     -------
     SchemeDesign
-        :math:`\mathrm{tr}(W + R_s) = P` for every split.
+        $\mathrm{tr}(W + R_s) = P$ for every split.
     """
     sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
@@ -301,20 +305,20 @@ def power_splitting_at_rate(
 ) -> SchemeDesign:
     r"""Power splitting with the least communication power that meets each rate target.
 
-    With :math:`\gamma = 2^r - 1`, :math:`q = |h^H a|^2/N_t` and :math:`n = \|h\|^2`:
+    With $\gamma = 2^r - 1$, $q = |h^H a|^2/N_t$ and $n = \|h\|^2$:
 
-    .. math::
-
-        p_c = \left[\frac{\gamma\sigma_c^2 - P q}{n - q}\right]_0^P
-        \;\text{(gaussian, known)}, \qquad
-        p_c = \left[\frac{\gamma (P q + \sigma_c^2)}{n + \gamma q}\right]_0^P
-        \;\text{(superposition)}.
+    $$
+    p_c = \left[\frac{\gamma\sigma_c^2 - P q}{n - q}\right]_0^P
+    \;\text{(gaussian, known)}, \qquad
+    p_c = \left[\frac{\gamma (P q + \sigma_c^2)}{n + \gamma q}\right]_0^P
+    \;\text{(superposition)}.
+    $$
 
     Parameters
     ----------
     scenario : BistaticScenario
     rate : float or array_like, shape (m,)
-        Rate targets :math:`r \in [0, R_{\max}]`, bit/s/Hz.
+        Rate targets $r \in [0, R_{\max}]$, bit/s/Hz.
     signal : {"gaussian", "superposition", "known"}
 
     Returns
@@ -324,7 +328,7 @@ def power_splitting_at_rate(
     Raises
     ------
     InfeasibleError
-        If a target exceeds :func:`max_rate`.
+        If a target exceeds [`max_rate`][beamopt.bistatic.schemes.max_rate].
     """
     sc = check_scenario(scenario, single_user="the CRB-rate benchmarks")
     check_choice(signal, "signal", BOUNDARY_SIGNALS)

@@ -1,48 +1,49 @@
-r"""Certified global optimum of the superposition design with an SINR target (the seed's P4).
+r"""Certified global optimum of the superposition design with an SINR target (the CRB-rate paper's
+P4).
 
-.. math::
+$$
+\max_{W \succeq 0,\, R_s \succeq 0}\; J_\theta \propto g_0 c_S
+    + \frac{(g_0 c_W)^2 N_r}{1 + g_0 c_W N_r}
+\quad\text{s.t.}\quad
+\frac{h^H W h}{h^H R_s h + \sigma_c^2} \ge \gamma,\;
+\mathrm{tr}(W + R_s) \le P,
+$$
 
-    \max_{W \succeq 0,\, R_s \succeq 0}\; J_\theta \propto g_0 c_S
-        + \frac{(g_0 c_W)^2 N_r}{1 + g_0 c_W N_r}
-    \quad\text{s.t.}\quad
-    \frac{h^H W h}{h^H R_s h + \sigma_c^2} \ge \gamma,\;
-    \mathrm{tr}(W + R_s) \le P,
-
-with :math:`c_W = a^H W a` and :math:`c_S = a^H R_s a`. In normalised gains
-:math:`w = c_W/(P N_t)`, :math:`s = c_S/(P N_t)` the objective is
-:math:`\Phi(w, s) = \kappa s + f(\kappa w)` with :math:`\kappa = g_0 P N_t` and
-:math:`f(x) = N_r x^2/(1 + N_r x)`: convex and non-decreasing in both gains. The
-feasible gains form a convex set :math:`\mathcal A`, so the problem is the
+with $c_W = a^H W a$ and $c_S = a^H R_s a$. In normalised gains
+$w = c_W/(P N_t)$, $s = c_S/(P N_t)$ the objective is
+$\Phi(w, s) = \kappa s + f(\kappa w)$ with $\kappa = g_0 P N_t$ and
+$f(x) = N_r x^2/(1 + N_r x)$: convex and non-decreasing in both gains. The
+feasible gains form a convex set $\mathcal A$, so the problem is the
 maximisation of a convex function over a convex planar set and the optimum lies on
-the upper-right boundary of :math:`\mathcal A`.
+the upper-right boundary of $\mathcal A$.
 
 Algorithm (outer approximation, "sandwich" branch and bound over the boundary):
 
-1. The boundary point exposed by the direction :math:`(\nu, 1)` and the support
-   value :math:`h(\nu)` are available in closed form (:mod:`beamopt._frontier`: a
+1. The boundary point exposed by the direction $(\nu, 1)$ and the support
+   value $h(\nu)$ are available in closed form (`beamopt.bistatic._frontier`: a
    2x2 eigenproblem in span{a, h} and a quadratic), together with a dual value
-   :math:`D(\nu) \ge h(\nu)` that bounds :math:`\mathcal A` rigorously.
-2. The optimum :math:`(w^*, s^*)` maximises its own linearisation (the SCA
+   $D(\nu) \ge h(\nu)$ that bounds $\mathcal A$ rigorously.
+2. The optimum $(w^*, s^*)$ maximises its own linearisation (the SCA
    surrogate is a global under-estimator), so it is exposed by
-   :math:`\nu^* = f'(\kappa w^*) \in [0, \nu_{\max}]`,
-   :math:`\nu_{\max} = f'(\kappa w_{\max})`.
-3. Between two exposed points :math:`E_i, E_{i+1}` the boundary lies in the
-   triangle cut by the two supporting lines :math:`s + \nu_i w \le D_i`; since
-   :math:`\Phi` is convex its maximum over the triangle is at a vertex. The
-   triangle's apex bounds :math:`\Phi` from above, the exposed points from below.
-4. Intervals of :math:`\nu` whose bound cannot beat the incumbent by more than
-   ``rtol`` are discarded, the rest are split in four (:mod:`beamopt._sandwich`);
+   $\nu^* = f'(\kappa w^*) \in [0, \nu_{\max}]$,
+   $\nu_{\max} = f'(\kappa w_{\max})$.
+3. Between two exposed points $E_i, E_{i+1}$ the boundary lies in the
+   triangle cut by the two supporting lines $s + \nu_i w \le D_i$; since
+   $\Phi$ is convex its maximum over the triangle is at a vertex. The
+   triangle's apex bounds $\Phi$ from above, the exposed points from below.
+4. Intervals of $\nu$ whose bound cannot beat the incumbent by more than
+   `rtol` are discarded, the rest are split in four (`beamopt.bistatic._sandwich`);
    the triangles shrink quadratically, so some tens of closed-form evaluations
-   per target certify the optimum to ``rtol = 1e-10``.
+   per target certify the optimum to `rtol = 1e-10`.
 
-The returned design is an exposed point, :math:`W = P p\, u_w u_w^H`,
-:math:`R_s = P (1-p)\, u_r u_r^H` (rank one each, in span{a, h}), which meets the
-SINR target with equality; the certificate is ``information_upper / information - 1``.
+The returned design is an exposed point, $W = P p\, u_w u_w^H$,
+$R_s = P (1-p)\, u_r u_r^H$ (rank one each, in span{a, h}), which meets the
+SINR target with equality; the certificate is `information_upper / information - 1`.
 
 References
 ----------
-The seed paper ``003``, problem (P4), eqs. (57)-(61) and Algorithm 1 (the SCA
-this module replaces for a single user).
+*CRB-Rate Tradeoff for Bistatic ISAC with Gaussian Information and Deterministic Sensing Signals*,
+problem (P4), eqs. (57)-(61) and Algorithm 1 (the SCA this module replaces for a single user).
 """
 
 from __future__ import annotations
@@ -64,28 +65,28 @@ __all__ = ["SuperpositionDesign", "superposition_design"]
 
 @dataclass(frozen=True)
 class SuperpositionDesign:
-    """Certified optimal superposition designs for a batch of SINR targets (shape ``S``).
+    r"""Certified optimal superposition designs for a batch of SINR targets (shape `S`).
 
     Attributes
     ----------
     snr_min : ndarray, shape S
-        SINR targets :math:`\\gamma` (linear).
+        SINR targets $\\gamma$ (linear).
     W_factor, Rs_factor : ndarray, shape S + (n_tx, 1), complex
         Rank-one factors $V$ of the information covariance $W = V V^H$ and of the
         deterministic sensing sample covariance $R_s$ (W); the dense matrices are the
         properties `W` and `Rs`.
     crb : ndarray, shape S
-        DoA CRB of the design (rad^2), equal to :func:`beamopt.crb_doa`.
+        DoA CRB of the design (rad^2), equal to [`beamopt.crb_doa`][].
     crb_lower_bound : ndarray, shape S
-        Certified lower bound on the optimal CRB, ``1 / information_upper``.
+        Certified lower bound on the optimal CRB, `1 / information_upper`.
     information, information_upper : ndarray, shape S
         DoA Fisher information of the design and a certified upper bound on the optimum.
     bound_gap : ndarray, shape S
-        ``information_upper / information - 1`` (<= ``rtol`` on success).
+        `information_upper / information - 1` (<= `rtol` on success).
     sinr, rate : ndarray, shape S
         Achieved SINR (linear) and rate (bit/s/Hz).
     power_fraction : ndarray, shape S
-        :math:`\\mathrm{tr}\\,W / P`, the share of power in the information signal.
+        $\mathrm{tr}\,W / P$, the share of power in the information signal.
     evaluations : ndarray, shape S, int
         Closed-form support-point evaluations spent on each target.
     rounds : int
@@ -121,7 +122,7 @@ class SuperpositionDesign:
 
     @property
     def converged(self) -> bool:
-        """Whether every target is certified to ``rtol``."""
+        """Whether every target is certified to `rtol`."""
         return bool(np.all(self.bound_gap <= self.rtol))
 
 
@@ -157,18 +158,18 @@ def superposition_design(
     Parameters
     ----------
     scenario : BistaticScenario
-        Single-user scenario (``n_users == 1``).
+        Single-user scenario (`n_users == 1`).
     snr_min : float or array_like, shape S
-        SINR targets :math:`\gamma` (linear, ``0 <= gamma <= P||h||^2/sigma_c^2``);
+        SINR targets $\gamma$ (linear, `0 <= gamma <= P||h||^2/sigma_c^2`);
         all are solved together, vectorised.
     rtol : float
         Certified relative tolerance on the DoA information (and hence the CRB):
-        the returned design's information is within a factor ``1 + rtol`` of the
+        the returned design's information is within a factor `1 + rtol` of the
         optimum (up to floating-point rounding, about 1e-13).
     n_initial : int
-        Intervals of the initial uniform partition of :math:`[0, \nu_{\max}]`.
+        Intervals of the initial uniform partition of $[0, \nu_{\max}]$.
     max_rounds : int
-        Cap on refinement rounds; ``bound_gap`` reports what was certified.
+        Cap on refinement rounds; `bound_gap` reports what was certified.
 
     Returns
     -------
@@ -178,13 +179,13 @@ def superposition_design(
     Raises
     ------
     InfeasibleError
-        If a target exceeds the largest achievable SINR :math:`P\|h\|^2/\sigma_c^2`.
+        If a target exceeds the largest achievable SINR $P\|h\|^2/\sigma_c^2$.
     ValueError
         For a multi-user scenario, negative targets or bad options.
 
     Notes
     -----
-    See the module docstring for the derivation and ``docs/theory/superposition.md``
+    See the module docstring for the derivation and `docs/theory/superposition.md`
     for the SCA comparison.
 
     Examples

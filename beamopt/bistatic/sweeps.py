@@ -1,15 +1,16 @@
-r"""Sensing-only CRB sweeps of the seed's Section V-A (Figures 2-4).
+r"""Sensing-only CRB sweeps of the CRB-rate paper's Section V-A (Figures 2-4).
 
 All signals point at the target with maximum-ratio transmission (MRT)
-:math:`M = (P/N_t)\, a a^H`:
+$M = (P/N_t)\, a a^H$:
 
-* ``"gaussian"``: Gaussian information signal only, :math:`W = M`, :math:`R_s = 0`;
-* ``"deterministic"``: deterministic sensing signal only, :math:`W = 0`, :math:`R_s = M`;
-* ``"superposition"``: a fixed power split, :math:`W = (1-f) M`, :math:`R_s = f M`, with
-  deterministic power fraction :math:`f`.
+* `"gaussian"`: Gaussian information signal only, $W = M$, $R_s = 0$;
+* `"deterministic"`: deterministic sensing signal only, $W = 0$, $R_s = M$;
+* `"superposition"`: a fixed power split, $W = (1-f) M$, $R_s = f M$, with
+  deterministic power fraction $f$.
 
-:func:`crb_sweep` evaluates the CRBs (and, optionally, the Monte Carlo MSE of the
-DoA estimators) over a list of scenarios, e.g. from :func:`with_sensing_snr`.
+[`crb_sweep`][beamopt.bistatic.sweeps.crb_sweep] evaluates the CRBs (and, optionally, the Monte
+Carlo MSE of the DoA estimators) over a list of scenarios, e.g. from
+[`with_sensing_snr`][beamopt.bistatic.sweeps.with_sensing_snr].
 """
 
 from __future__ import annotations
@@ -38,22 +39,22 @@ SENSING_SIGNALS = ("gaussian", "deterministic", "superposition")
 def sensing_only_design(
     scenario: BistaticScenario, signal: str = "gaussian", deterministic_fraction: float = 0.1
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Sensing-only transmit covariances of the seed's Section V-A.
+    r"""Sensing-only transmit covariances of the CRB-rate paper's Section V-A.
 
     Parameters
     ----------
     scenario : BistaticScenario
     signal : {"gaussian", "deterministic", "superposition"}
-        ``"gaussian"``: :math:`(W, R_s) = (M, 0)`; ``"deterministic"``: :math:`(0, M)`;
-        ``"superposition"``: :math:`((1-f) M, f M)`, with :math:`M = (P/N_t) a a^H`.
+        `"gaussian"`: $(W, R_s) = (M, 0)$; `"deterministic"`: $(0, M)$;
+        `"superposition"`: $((1-f) M, f M)$, with $M = (P/N_t) a a^H$.
     deterministic_fraction : float
-        Power fraction :math:`f \in [0, 1]` of the deterministic signal in ``"superposition"``.
+        Power fraction $f \in [0, 1]$ of the deterministic signal in `"superposition"`.
 
     Returns
     -------
     W, Rs : ndarray, shape (n_tx, n_tx), complex
-        Information covariance and deterministic sample covariance, :math:`\mathrm{tr}(W + R_s)
-        = P`. Evaluate the CRB with ``Rs=None`` for ``"gaussian"``.
+        Information covariance and deterministic sample covariance, $\mathrm{tr}(W + R_s)
+        = P$. Evaluate the CRB with `Rs=None` for `"gaussian"`.
     """
     check_choice(signal, "signal", SENSING_SIGNALS)
     f = float(check_unit_interval(deterministic_fraction, "deterministic_fraction"))
@@ -67,11 +68,11 @@ def _deterministic_share(signal: str, f: float) -> float:
 
 
 def with_sensing_snr(scenario: BistaticScenario, snr_db) -> list[BistaticScenario]:
-    r"""Copies of ``scenario`` whose sensing noise gives the requested sensing SNRs.
+    r"""Copies of `scenario` whose sensing noise gives the requested sensing SNRs.
 
     The sensing SNR is the receive SNR of full-power MRT summed over both arrays,
-    :math:`g_0 P N_t N_r = |\alpha|^2 P N_t N_r/\sigma_s^2`
-    (:attr:`BistaticScenario.sensing_snr`); only :math:`\sigma_s^2` is changed.
+    $g_0 P N_t N_r = |\alpha|^2 P N_t N_r/\sigma_s^2$
+    (`BistaticScenario.sensing_snr`); only $\sigma_s^2$ is changed.
 
     Parameters
     ----------
@@ -95,18 +96,19 @@ class CrbSweep:
     Attributes
     ----------
     x : ndarray, shape (n,)
-        Swept parameter values (unit in ``x_label``).
+        Swept parameter values (unit in `x_label`).
     x_label : str
-        Axis label of the swept parameter, e.g. ``"sensing SNR (dB)"``.
+        Axis label of the swept parameter, e.g. `"sensing SNR (dB)"`.
     signals : tuple of str
-        Signal models, one per row of ``crb`` (see :func:`sensing_only_design`).
+        Signal models, one per row of `crb` (see
+        [`sensing_only_design`][beamopt.bistatic.sweeps.sensing_only_design]).
     crb : ndarray, shape (n_signals, n)
         DoA CRB, rad^2.
     mse : ndarray, shape (n_signals, n) or None
-        Monte Carlo MSE of the DoA estimator (:func:`beamopt.doa_mse`), rad^2; None when no
-        trials were run.
+        Monte Carlo MSE of the DoA estimator ([`beamopt.doa_mse`][beamopt.bistatic.echoes.doa_mse]),
+        rad^2; None when no trials were run.
     sensing_snr_db : ndarray, shape (n,)
-        Sensing SNR :math:`10\log_{10}(g_0 P N_t N_r)` of each point, dB.
+        Sensing SNR $10\log_{10}(g_0 P N_t N_r)$ of each point, dB.
     metadata : dict
         JSON-serialisable description (deterministic fraction, trials, ...).
     """
@@ -120,16 +122,16 @@ class CrbSweep:
     metadata: dict = field(default_factory=dict)
 
     def plot(self, ax=None, **kwargs):
-        """Draw the curves with :func:`beamopt.plots.plot_crb_sweep`; returns the Axes."""
+        """Draw the curves with [`beamopt.plots.plot_crb_sweep`][]; returns the Axes."""
         from .plots import plot_crb_sweep
 
         return plot_crb_sweep(self, ax=ax, **kwargs)
 
     def to_csv(self, path) -> Path:
-        """Write the curves to ``path`` (CSV, written atomically); returns the path.
+        """Write the curves to `path` (CSV, written atomically); returns the path.
 
-        Columns: ``x, sensing_snr_db, crb_<signal>..., [mse_<signal>...]``; the first line is
-        a ``#`` comment with the axis label.
+        Columns: `x, sensing_snr_db, crb_<signal>..., [mse_<signal>...]`; the first line is
+        a `#` comment with the axis label.
         """
         header = ["x", "sensing_snr_db", *(f"crb_{s}" for s in self.signals)]
         cols = [self.x, self.sensing_snr_db, *self.crb]
@@ -152,25 +154,26 @@ def crb_sweep(
 ) -> CrbSweep:
     r"""Sensing-only CRBs (and estimator MSEs) of the Section V-A signals over scenarios.
 
-    The analogue of the seed's Figures 2-4: each scenario (e.g. one per sensing SNR,
+    The analogue of the CRB-rate paper's Figures 2-4: each scenario (e.g. one per sensing SNR,
     transmit power or target-receiver distance) is evaluated with the designs of
-    :func:`sensing_only_design`.
+    [`sensing_only_design`][beamopt.bistatic.sweeps.sensing_only_design].
 
     Parameters
     ----------
     scenarios : sequence of BistaticScenario, length n
-        One scenario per sweep point (see :func:`with_sensing_snr` and
-        :meth:`BistaticScenario.from_geometry`).
+        One scenario per sweep point (see
+        [`with_sensing_snr`][beamopt.bistatic.sweeps.with_sensing_snr] and
+        [`BistaticScenario.from_geometry`][beamopt.BistaticScenario.from_geometry]).
     x : array_like, shape (n,)
         Value of the swept parameter at each scenario, for plotting and CSV.
     x_label : str
-        Axis label for ``x`` including its unit.
+        Axis label for `x` including its unit.
     signals : sequence of {"gaussian", "deterministic", "superposition"}
     deterministic_fraction : float
-        Deterministic power fraction :math:`f \in [0, 1]` of the ``"superposition"`` signal.
+        Deterministic power fraction $f \in [0, 1]$ of the `"superposition"` signal.
     n_trials : int
-        Monte Carlo trials per point for the estimator MSE via :func:`beamopt.doa_mse`;
-        0 (default) skips the estimator.
+        Monte Carlo trials per point for the estimator MSE via
+        [`beamopt.doa_mse`][beamopt.bistatic.echoes.doa_mse]; 0 (default) skips the estimator.
     rng : None, int or numpy.random.Generator
         Randomness of the Monte Carlo trials (used in sweep order).
     progress : bool
@@ -183,8 +186,8 @@ def crb_sweep(
     Raises
     ------
     ValueError
-        For unknown signals, mismatched lengths or ``n_trials`` not an integer >= 0
-        (:func:`beamopt.doa_mse` needs at least 2).
+        For unknown signals, mismatched lengths or `n_trials` not an integer >= 0
+        ([`beamopt.doa_mse`][beamopt.bistatic.echoes.doa_mse] needs at least 2).
     """
     signals = tuple(check_choice(s, "signals", SENSING_SIGNALS) for s in signals)
     x = as_array(x, "x", dtype=float, ndim=1)

@@ -1,4 +1,4 @@
-"""The ``beamopt`` command line: parses a TOML config and calls the public API."""
+"""The `beamopt` command line: parses a TOML config and calls the public API."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""TOML configuration of the ``beamopt`` command line: loading and validation.
+"""TOML configuration of the `beamopt` command line: loading and validation.
 
 A config file is a flat TOML table. Its keys are the parameters of
-:meth:`beamopt.BistaticScenario.from_geometry` (``seed`` stands for its ``rng``) and the
-sweep options in :data:`SWEEP_OPTIONS`; every key is optional and falls back to
-:data:`DEFAULTS`. Unknown keys, wrong types and out-of-range values raise
-:class:`ConfigError` with a one-line message naming the key.
+[`beamopt.BistaticScenario.from_geometry`][] (`seed` stands for its `rng`) and the
+sweep options in `SWEEP_OPTIONS`; every key is optional and falls back to
+`DEFAULTS`. Unknown keys, wrong types and out-of-range values raise
+[`ConfigError`][beamopt.cli.config.ConfigError] with a one-line message naming the key.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ __all__ = ["ConfigError", "Option", "OPTIONS", "DEFAULTS", "load_config", "scena
 
 
 class ConfigError(ValueError):
-    """An invalid configuration; ``key`` names the offending key (or is None)."""
+    """An invalid configuration; `key` names the offending key (or is None)."""
 
     def __init__(self, message: str, key: str | None = None):
         super().__init__(message)
@@ -31,9 +31,9 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Option:
-    """One config key: its type (``int``, ``float`` or ``str``), default, check and help.
+    """One config key: its type (`int`, `float` or `str`), default, check and help.
 
-    ``check`` returns True for an allowed value; ``allowed`` describes the range in words.
+    `check` returns True for an allowed value; `allowed` describes the range in words.
     """
 
     name: str
@@ -251,7 +251,7 @@ def validate_config(raw: Mapping, where: str = "config") -> dict:
     Returns
     -------
     dict
-        Every key of :data:`OPTIONS` with its validated value.
+        Every key of `OPTIONS` with its validated value.
 
     Raises
     ------
@@ -277,12 +277,12 @@ def validate_config(raw: Mapping, where: str = "config") -> dict:
 
 
 def load_config(path=None) -> dict:
-    """Read and validate a TOML config file; ``None`` gives the defaults.
+    """Read and validate a TOML config file; `None` gives the defaults.
 
     Parameters
     ----------
     path : str or os.PathLike, optional
-        A TOML file with a flat table of keys from :data:`OPTIONS`.
+        A TOML file with a flat table of keys from `OPTIONS`.
 
     Returns
     -------
@@ -292,7 +292,8 @@ def load_config(path=None) -> dict:
     Raises
     ------
     ConfigError
-        If the file cannot be read, is not valid TOML or fails :func:`validate_config`.
+        If the file cannot be read, is not valid TOML or fails
+        [`validate_config`][beamopt.cli.config.validate_config].
     """
     if path is None:
         return validate_config({})
@@ -312,7 +313,9 @@ def load_config(path=None) -> dict:
 
 
 def scenario_kwargs(cfg: Mapping) -> dict:
-    """Keyword arguments of :meth:`BistaticScenario.from_geometry` from a validated config."""
+    """Keyword arguments of
+    [`BistaticScenario.from_geometry`][beamopt.BistaticScenario.from_geometry] from a validated
+    config."""
     kwargs = {name: cfg[name] for name in _GEOMETRY_DEFAULTS}
     kwargs["rng"] = cfg["seed"]
     return kwargs

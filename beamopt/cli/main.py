@@ -1,8 +1,8 @@
-"""The ``beamopt`` command line: figures analogous to the seed's Figures 2-6.
+"""The `beamopt` command line: figures analogous to the CRB-rate paper's Figures 2-6.
 
-``beamopt SUBCOMMAND [--config FILE.toml] [--out DIR] [--quiet]`` (or ``python -m beamopt``)
-writes a PNG and CSV file(s) to ``DIR`` (default ``out/``) and prints their paths. The
-config keys are documented in :mod:`beamopt.config` and ``docs/cli.md``; an invalid config
+`beamopt SUBCOMMAND [--config FILE.toml] [--out DIR] [--quiet]` (or `python -m beamopt`)
+writes a PNG and CSV file(s) to `DIR` (default `out/`) and prints their paths. The
+config keys are documented in `beamopt.cli.config` and `docs/cli.md`; an invalid config
 exits with status 2 and a one-line message naming the key. This module only parses the
 config and calls the public API.
 """
@@ -73,7 +73,7 @@ def _crb_vs_snr(cfg, out, progress):
 
 
 def _geometry_sweep(key, lo, hi, x_label, name, title):
-    """A CRB sweep over one ``from_geometry`` parameter between two config keys."""
+    """A CRB sweep over one `from_geometry` parameter between two config keys."""
 
     def run(cfg, out, progress):
         x = np.linspace(cfg[lo], cfg[hi], cfg["n_points"])
@@ -187,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_out(out: Path) -> str | None:
-    """Why ``--out`` cannot be the output folder (None when it can), checked before computing."""
+    """Why `--out` cannot be the output folder (None when it can), checked before computing."""
     for p in (out, *out.parents):
         if p.exists():
             if p.is_dir():
@@ -208,7 +208,7 @@ def main(argv=None) -> int:
     Parameters
     ----------
     argv : list of str, optional
-        Arguments without the program name; ``sys.argv[1:]`` when None.
+        Arguments without the program name; `sys.argv[1:]` when None.
     """
     args = _parser().parse_args(argv)
     try:

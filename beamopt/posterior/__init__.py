@@ -1,7 +1,7 @@
 r"""Posterior channel samplers: the pilot observation model, the sampler protocol, exact posteriors.
 
-A sampler draws channels from :math:`p(H \mid y)` given pilot observations ``y``; the
-Bayesian precoders of :mod:`beamopt.precoding` consume its samples. The exact Gaussian and
+A sampler draws channels from $p(H \mid y)$ given pilot observations `y`; the
+Bayesian precoders of `beamopt.precoding` consume its samples. The exact Gaussian and
 Gaussian-mixture posteriors here are the references that learned samplers are judged by.
 """
 

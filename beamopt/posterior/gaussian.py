@@ -1,18 +1,20 @@
-"""Exact posterior of a complex Gaussian channel prior under the linear pilot model.
+r"""Exact posterior of a complex Gaussian channel prior under the linear pilot model.
 
-With prior :math:`h = \\operatorname{vec}(H) \\sim \\mathcal{CN}(\\mu, C)` and
-observation :math:`y = A h + n`, :math:`n \\sim \\mathcal{CN}(0, \\sigma^2 I)`,
+With prior $h = \operatorname{vec}(H) \sim \mathcal{CN}(\mu, C)$ and
+observation $y = A h + n$, $n \sim \mathcal{CN}(0, \sigma^2 I)$,
 the posterior is Gaussian with the LMMSE (here: MMSE) mean and covariance
 
-.. math::
+$$
+S = A C A^H + \sigma^2 I, \qquad K = C A^H S^{-1},
+$$
 
-    S = A C A^H + \\sigma^2 I, \\qquad K = C A^H S^{-1},
+$$
+\mathbb{E}[h \mid y] = \mu + K (y - A\mu), \qquad
+\operatorname{Cov}[h \mid y] = C - K S K^H,
+$$
 
-    \\mathbb{E}[h \\mid y] = \\mu + K (y - A\\mu), \\qquad
-    \\operatorname{Cov}[h \\mid y] = C - K S K^H,
-
-and the evidence is :math:`y \\sim \\mathcal{CN}(A\\mu, S)`. The gain and the
-posterior covariance do not depend on :math:`y`; they are computed once.
+and the evidence is $y \sim \mathcal{CN}(A\mu, S)$. The gain and the
+posterior covariance do not depend on $y$; they are computed once.
 
 References
 ----------
@@ -35,18 +37,18 @@ __all__ = ["GaussianPosterior", "gaussian_gramian", "psd_sqrt", "standard_comple
 
 
 def standard_complex_normal(rng: np.random.Generator, shape) -> np.ndarray:
-    """Draws of :math:`\\mathcal{CN}(0, 1)`, i.e. unit variance, shape ``shape``, complex128."""
+    r"""Draws of $\mathcal{CN}(0, 1)$, i.e. unit variance, shape `shape`, complex128."""
     return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2.0)
 
 
 def psd_sqrt(M: np.ndarray, *, scale: float = 0.0) -> np.ndarray:
-    """Square root :math:`R` with :math:`R R^H = M` for Hermitian PSD ``M`` (n, n).
+    """Square root $R$ with $R R^H = M$ for Hermitian PSD `M` (n, n).
 
-    Eigenvalues below ``10 n eps max(lambda_max, scale)`` are round-off and set
+    Eigenvalues below `10 n eps max(lambda_max, scale)` are round-off and set
     to zero, so draws from a singular covariance stay (to machine precision)
-    in its range. Pass the scale of the matrices ``M`` was computed from (e.g.
+    in its range. Pass the scale of the matrices `M` was computed from (e.g.
     the prior covariance's trace for a posterior covariance) when cancellation
-    has left round-off larger than ``M``'s own eigenvalues suggest.
+    has left round-off larger than `M`'s own eigenvalues suggest.
     """
     lam, V = np.linalg.eigh(M)
     ref = max(float(np.max(np.abs(lam), initial=0.0)), scale)
@@ -55,21 +57,21 @@ def psd_sqrt(M: np.ndarray, *, scale: float = 0.0) -> np.ndarray:
 
 
 def gaussian_gramian(mean, cov, channel_shape) -> np.ndarray:
-    """Exact :math:`\\mathbb{E}[H^H H]` of a complex Gaussian matrix.
+    r"""Exact $\mathbb{E}[H^H H]$ of a complex Gaussian matrix.
 
-    .. math::
-
-        \\mathbb{E}[H^H H]_{jk} = \\sum_i \\overline{M_{ij}} M_{ik}
-        + \\sum_i \\operatorname{Cov}(H_{ik}, H_{ij})
+    $$
+    \mathbb{E}[H^H H]_{jk} = \sum_i \overline{M_{ij}} M_{ik}
+    + \sum_i \operatorname{Cov}(H_{ik}, H_{ij})
+    $$
 
     Parameters
     ----------
     mean : ndarray, shape (..., *channel_shape), complex
-        Mean :math:`M` of the channel; ``channel_shape = (*prefix, n_rx, n_tx)``.
+        Mean $M$ of the channel; `channel_shape = (*prefix, n_rx, n_tx)`.
     cov : ndarray, shape (n_channel, n_channel), complex
-        Covariance of ``vec(H)`` (row-major), shared by every leading index.
+        Covariance of `vec(H)` (row-major), shared by every leading index.
     channel_shape : tuple of int
-        At least two axes; the last two are ``(n_rx, n_tx)``.
+        At least two axes; the last two are `(n_rx, n_tx)`.
 
     Returns
     -------
@@ -86,24 +88,24 @@ def gaussian_gramian(mean, cov, channel_shape) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class GaussianPosterior:
-    """Exact posterior sampler for a complex Gaussian channel prior.
+    r"""Exact posterior sampler for a complex Gaussian channel prior.
 
-    Implements :class:`beamopt.PosteriorSampler`.
+    Implements [`beamopt.PosteriorSampler`][].
 
     Parameters
     ----------
     prior_cov : array_like, shape (n_channel, n_channel), complex
-        Prior covariance :math:`C` of ``H.reshape(-1)``, Hermitian PSD.
+        Prior covariance $C$ of `H.reshape(-1)`, Hermitian PSD.
     observation : LinearObservation
-        Pilot model :math:`y = A\\,\\operatorname{vec}(H) + n`; fixes
-        ``channel_shape``.
+        Pilot model $y = A\,\operatorname{vec}(H) + n$; fixes
+        `channel_shape`.
     prior_mean : array_like, shape channel_shape, complex, optional
-        Prior mean :math:`\\mu` (zero by default).
+        Prior mean $\mu$ (zero by default).
 
     Notes
     -----
     Posterior draws use a square root of the posterior covariance from its
-    eigendecomposition (:func:`psd_sqrt`), so singular posteriors (low-rank
+    eigendecomposition (`psd_sqrt`), so singular posteriors (low-rank
     priors) are fine and their draws stay in the range of the covariance.
     """
 
@@ -146,7 +148,7 @@ class GaussianPosterior:
         set_(self, "_chol", readonly(L))
 
     def with_prior_mean(self, prior_mean) -> GaussianPosterior:
-        """The same posterior for another prior mean, reusing every ``y``-free quantity.
+        """The same posterior for another prior mean, reusing every `y`-free quantity.
 
         The gain, the posterior covariance and its square root do not depend
         on the prior mean, so mixtures whose components share a covariance
@@ -174,7 +176,7 @@ class GaussianPosterior:
 
     @property
     def covariance(self) -> np.ndarray:
-        """Posterior covariance of ``vec(H)``, shape (n_channel, n_channel), complex128.
+        """Posterior covariance of `vec(H)`, shape (n_channel, n_channel), complex128.
 
         It does not depend on the observed values.
         """
@@ -182,7 +184,7 @@ class GaussianPosterior:
 
     @property
     def covariance_root(self) -> np.ndarray:
-        """Square root :math:`R` with :math:`R R^H` equal to :attr:`covariance`.
+        """Square root $R$ with $R R^H$ equal to `covariance`.
 
         Shape (n_channel, n_channel), complex128.
         """
@@ -190,16 +192,16 @@ class GaussianPosterior:
 
     @property
     def gain(self) -> np.ndarray:
-        """LMMSE gain :math:`K = C A^H S^{-1}`, shape (n_channel, n_obs), complex128."""
+        """LMMSE gain $K = C A^H S^{-1}$, shape (n_channel, n_obs), complex128."""
         return self._gain
 
     def mean(self, observation) -> np.ndarray:
-        """Exact posterior mean (the CME) :math:`\\mu + K(y - A\\mu)`.
+        r"""Exact posterior mean (the CME) $\mu + K(y - A\mu)$.
 
         Parameters
         ----------
         observation : array_like, shape (..., n_obs), complex
-            One or several observations :math:`y` (torch tensors accepted).
+            One or several observations $y$ (torch tensors accepted).
 
         Returns
         -------
@@ -211,7 +213,7 @@ class GaussianPosterior:
         return h.reshape(*y.shape[:-1], *self.channel_shape)
 
     def log_evidence(self, observation) -> np.ndarray:
-        """Log marginal likelihood :math:`\\log \\mathcal{CN}(y; A\\mu, S)`.
+        r"""Log marginal likelihood $\log \mathcal{CN}(y; A\mu, S)$.
 
         Parameters
         ----------
@@ -231,7 +233,7 @@ class GaussianPosterior:
         return out.reshape(y.shape[:-1])[()]
 
     def expected_gramian(self, observation) -> np.ndarray:
-        """Exact posterior Gramian :math:`\\mathbb{E}[H^H H \\mid y]`.
+        r"""Exact posterior Gramian $\mathbb{E}[H^H H \mid y]$.
 
         Parameters
         ----------
@@ -246,12 +248,12 @@ class GaussianPosterior:
         return gaussian_gramian(self.mean(observation), self._cov, self.channel_shape)
 
     def sample(self, observation, n_samples: int, *, seed=None) -> np.ndarray:
-        """Draw from :math:`p(H \\mid y)`.
+        r"""Draw from $p(H \mid y)$.
 
         Parameters
         ----------
         observation : array_like, shape (n_obs,), complex
-            One observation :math:`y`.
+            One observation $y$.
         n_samples : int
             Number of i.i.d. draws, >= 1.
         seed : None, int or numpy.random.Generator
@@ -266,7 +268,7 @@ class GaussianPosterior:
         return self.mean(y) + (z @ self._sqrt.T).reshape(n_samples, *self.channel_shape)
 
     def sample_prior(self, n_samples: int, *, seed=None) -> np.ndarray:
-        """Draw channels from the prior :math:`\\mathcal{CN}(\\mu, C)`.
+        r"""Draw channels from the prior $\mathcal{CN}(\mu, C)$.
 
         Returns
         -------

@@ -1,22 +1,22 @@
-"""Exact posterior of a Gaussian-mixture channel prior under the linear pilot model.
+r"""Exact posterior of a Gaussian-mixture channel prior under the linear pilot model.
 
 A mixture prior is the simplest multi-modal channel model (e.g. a user whose
 dominant scattering clusters depend on an unknown position):
 
-.. math::
+$$
+p(h) = \sum_{k=1}^K \pi_k\, \mathcal{CN}(h; \mu_k, C_k).
+$$
 
-    p(h) = \\sum_{k=1}^K \\pi_k\\, \\mathcal{CN}(h; \\mu_k, C_k).
-
-Under :math:`y = A h + n` each component is conditioned exactly as in
-:class:`beamopt.GaussianPosterior`, and the posterior is again a mixture whose
+Under $y = A h + n$ each component is conditioned exactly as in
+[`beamopt.GaussianPosterior`][], and the posterior is again a mixture whose
 weights are the prior weights times the component evidences,
 
-.. math::
-
-    p(h \\mid y) = \\sum_k w_k(y)\\, \\mathcal{CN}(h; \\mu_{k|y}, C_{k|y}),
-    \\qquad
-    w_k(y) = \\frac{\\pi_k\\, \\mathcal{CN}(y; A\\mu_k, A C_k A^H + \\sigma^2 I)}
-                  {\\sum_j \\pi_j\\, \\mathcal{CN}(y; A\\mu_j, A C_j A^H + \\sigma^2 I)}.
+$$
+p(h \mid y) = \sum_k w_k(y)\, \mathcal{CN}(h; \mu_{k|y}, C_{k|y}),
+\qquad
+w_k(y) = \frac{\pi_k\, \mathcal{CN}(y; A\mu_k, A C_k A^H + \sigma^2 I)}
+              {\sum_j \pi_j\, \mathcal{CN}(y; A\mu_j, A C_j A^H + \sigma^2 I)}.
+$$
 
 Its mean (the CME) averages the component means, so when the weights are
 spread the CME can be a channel that no component would produce; this is the
@@ -24,8 +24,9 @@ structural collapse that makes plug-in precoding suffer a Jensen gap.
 
 References
 ----------
-The seed paper ``001``, Section IV-B and Section VII-C; C. M. Bishop, *Pattern
-Recognition and Machine Learning*, 2006, Section 2.3.3 and eq. (9.13).
+*A Perception vs. Distortion Perspective on Score-Based Generative Channel Estimation*, Section IV-B
+and Section VII-C; C. M. Bishop, *Pattern Recognition and Machine Learning*, 2006, Section 2.3.3 and
+eq. (9.13).
 """
 
 from __future__ import annotations
@@ -44,20 +45,20 @@ __all__ = ["GaussianMixturePosterior"]
 
 @dataclass(frozen=True, eq=False)
 class GaussianMixturePosterior:
-    """Exact posterior sampler for a Gaussian-mixture channel prior.
+    r"""Exact posterior sampler for a Gaussian-mixture channel prior.
 
-    Implements :class:`beamopt.PosteriorSampler`.
+    Implements [`beamopt.PosteriorSampler`][].
 
     Parameters
     ----------
     weights : array_like, shape (n_components,), float
-        Prior weights :math:`\\pi_k > 0`, summing to one.
+        Prior weights $\pi_k > 0$, summing to one.
     means : array_like, shape (n_components, *channel_shape), complex
-        Component means :math:`\\mu_k`.
+        Component means $\mu_k$.
     covariances : array_like, shape (n_components, n_channel, n_channel), complex
-        Component covariances :math:`C_k` of ``vec(H)``, Hermitian PSD.
+        Component covariances $C_k$ of `vec(H)`, Hermitian PSD.
     observation : LinearObservation
-        Pilot model; fixes ``channel_shape``.
+        Pilot model; fixes `channel_shape`.
 
     Attributes
     ----------
@@ -110,7 +111,7 @@ class GaussianMixturePosterior:
 
     @property
     def n_components(self) -> int:
-        """Number of mixture components :math:`K`."""
+        """Number of mixture components $K$."""
         return self.weights.size
 
     def _log_joint(self, observation) -> np.ndarray:
@@ -119,7 +120,7 @@ class GaussianMixturePosterior:
         return np.log(self.weights) + np.stack(np.broadcast_arrays(*logs), axis=-1)
 
     def posterior_weights(self, observation) -> np.ndarray:
-        """Posterior component probabilities :math:`w_k(y)`.
+        """Posterior component probabilities $w_k(y)$.
 
         Parameters
         ----------
@@ -133,7 +134,7 @@ class GaussianMixturePosterior:
         return softmax(self._log_joint(observation), axis=-1)
 
     def log_evidence(self, observation) -> np.ndarray:
-        """Log marginal likelihood :math:`\\log \\sum_k \\pi_k p_k(y)`, shape (...)."""
+        r"""Log marginal likelihood $\log \sum_k \pi_k p_k(y)$, shape (...)."""
         return logsumexp(self._log_joint(observation), axis=-1)[()]
 
     def _weighted(self, observation, per_component) -> np.ndarray:
@@ -143,7 +144,7 @@ class GaussianMixturePosterior:
         return np.sum(w.reshape(*w.shape, *([1] * extra)) * stacked, axis=w.ndim - 1)
 
     def mean(self, observation) -> np.ndarray:
-        """Exact posterior mean (the CME) :math:`\\sum_k w_k(y)\\, \\mu_{k|y}`.
+        r"""Exact posterior mean (the CME) $\sum_k w_k(y)\, \mu_{k|y}$.
 
         Parameters
         ----------
@@ -157,11 +158,11 @@ class GaussianMixturePosterior:
         return self._weighted(y, lambda c: c.mean(y))
 
     def covariance(self, observation) -> np.ndarray:
-        """Exact posterior covariance of ``vec(H)``.
+        r"""Exact posterior covariance of `vec(H)`.
 
-        .. math::
-
-            \\sum_k w_k \\left(C_{k|y} + \\mu_{k|y}\\mu_{k|y}^H\\right) - \\bar\\mu\\bar\\mu^H
+        $$
+        \sum_k w_k \left(C_{k|y} + \mu_{k|y}\mu_{k|y}^H\right) - \bar\mu\bar\mu^H
+        $$
 
         Parameters
         ----------
@@ -182,7 +183,7 @@ class GaussianMixturePosterior:
         return self._weighted(y, second_moment) - m[..., :, None] * m[..., None, :].conj()
 
     def expected_gramian(self, observation) -> np.ndarray:
-        """Exact posterior Gramian :math:`\\sum_k w_k(y)\\, \\mathbb{E}_k[H^H H \\mid y]`.
+        r"""Exact posterior Gramian $\sum_k w_k(y)\, \mathbb{E}_k[H^H H \mid y]$.
 
         Parameters
         ----------
@@ -196,12 +197,12 @@ class GaussianMixturePosterior:
         return self._weighted(y, lambda c: c.expected_gramian(y))
 
     def sample(self, observation, n_samples: int, *, seed=None) -> np.ndarray:
-        """Draw from :math:`p(H \\mid y)`.
+        r"""Draw from $p(H \mid y)$.
 
         Parameters
         ----------
         observation : array_like, shape (n_obs,), complex
-            One observation :math:`y`.
+            One observation $y$.
         n_samples : int
             Number of i.i.d. draws, >= 1.
         seed : None, int or numpy.random.Generator

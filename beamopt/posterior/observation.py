@@ -1,22 +1,24 @@
-"""Linear pilot observation model and sounding (comb / hopping) masks.
+r"""Linear pilot observation model and sounding (comb / hopping) masks.
 
 The base station observes the channel through a known linear map in complex
 Gaussian noise,
 
-.. math::
+$$
+y = A \operatorname{vec}(H) + n, \qquad n \sim \mathcal{CN}(0, \sigma^2 I),
+$$
 
-    y = A \\operatorname{vec}(H) + n, \\qquad n \\sim \\mathcal{CN}(0, \\sigma^2 I),
-
-where :math:`\\operatorname{vec}` stacks the entries of ``H`` in numpy's
-row-major (C) order, i.e. ``H.reshape(-1)``. Sounding reference signals that
+where $\operatorname{vec}$ stacks the entries of `H` in numpy's
+row-major (C) order, i.e. `H.reshape(-1)`. Sounding reference signals that
 occupy only some subcarriers and time slots (an interleaved comb in
 frequency that hops across sub-bands over time, as in 5G NR SRS) are a
-selection :math:`A` built from a boolean mask (:meth:`LinearObservation.from_mask`,
-:func:`comb_mask`, :func:`hopping_mask`).
+selection $A$ built from a boolean mask
+([`LinearObservation.from_mask`][beamopt.LinearObservation.from_mask],
+[`comb_mask`][beamopt.comb_mask], [`hopping_mask`][beamopt.hopping_mask]).
 
 References
 ----------
-The seed paper ``001``, Section V-A, eq. (22)-(23).
+*A Perception vs. Distortion Perspective on Score-Based Generative Channel Estimation*, Section V-A,
+eq. (22)-(23).
 """
 
 from __future__ import annotations
@@ -32,19 +34,19 @@ __all__ = ["LinearObservation", "comb_mask", "hopping_mask"]
 
 @dataclass(frozen=True, eq=False)
 class LinearObservation:
-    """The linear pilot model :math:`y = A\\,\\operatorname{vec}(H) + n`.
+    r"""The linear pilot model $y = A\,\operatorname{vec}(H) + n$.
 
     Parameters
     ----------
     A : array_like, shape (n_obs, n_channel), complex
-        Observation matrix acting on ``H.reshape(-1)``; ``n_channel`` must equal
-        ``prod(channel_shape)``. ``n_obs = 0`` (no pilots) is allowed and makes
+        Observation matrix acting on `H.reshape(-1)`; `n_channel` must equal
+        `prod(channel_shape)`. `n_obs = 0` (no pilots) is allowed and makes
         every posterior equal to its prior.
     channel_shape : tuple of int
-        Shape of one channel, e.g. ``(n_rx, n_tx)`` or
-        ``(n_subcarriers, n_rx, n_tx)``.
+        Shape of one channel, e.g. `(n_rx, n_tx)` or
+        `(n_subcarriers, n_rx, n_tx)`.
     noise_var : float
-        Noise variance :math:`\\sigma^2 > 0` per complex observation.
+        Noise variance $\sigma^2 > 0$ per complex observation.
     """
 
     A: np.ndarray
@@ -68,12 +70,12 @@ class LinearObservation:
 
     @property
     def n_obs(self) -> int:
-        """Number of complex observations :math:`m`."""
+        """Number of complex observations $m$."""
         return self.A.shape[0]
 
     @property
     def n_channel(self) -> int:
-        """Number of complex channel entries, ``prod(channel_shape)``."""
+        """Number of complex channel entries, `prod(channel_shape)`."""
         return self.A.shape[1]
 
     def _vec(self, H, name: str) -> np.ndarray:
@@ -87,7 +89,7 @@ class LinearObservation:
         return H.reshape(*H.shape[: H.ndim - k], self.n_channel)
 
     def apply(self, H) -> np.ndarray:
-        """Noise-free observation :math:`A\\,\\operatorname{vec}(H)`.
+        r"""Noise-free observation $A\,\operatorname{vec}(H)$.
 
         Parameters
         ----------
@@ -100,7 +102,7 @@ class LinearObservation:
         return self._vec(H, "H") @ self.A.T
 
     def observe(self, H, *, seed=None) -> np.ndarray:
-        """Noisy pilot observation :math:`y = A\\,\\operatorname{vec}(H) + n`.
+        r"""Noisy pilot observation $y = A\,\operatorname{vec}(H) + n$.
 
         Parameters
         ----------
@@ -119,9 +121,9 @@ class LinearObservation:
         return clean + np.sqrt(self.noise_var / 2.0) * noise
 
     def check_observation(self, y, name: str = "observation", *, single: bool = False):
-        """Return ``y`` as a complex array of shape ``(..., n_obs)`` or raise ``ValueError``.
+        """Return `y` as a complex array of shape `(..., n_obs)` or raise `ValueError`.
 
-        With ``single=True`` exactly one observation, shape ``(n_obs,)``, is allowed.
+        With `single=True` exactly one observation, shape `(n_obs,)`, is allowed.
         """
         y = as_array(y, name, dtype=complex)
         if y.ndim < 1 or y.shape[-1] != self.n_obs or (single and y.ndim != 1):
@@ -131,33 +133,33 @@ class LinearObservation:
 
     @classmethod
     def from_mask(cls, mask, channel_shape, noise_var: float, *, pilots=None) -> LinearObservation:
-        """Observe the channel entries selected by a boolean mask.
+        r"""Observe the channel entries selected by a boolean mask.
 
-        .. math::
+        $$
+        y_k = H_k P + N_k \quad \text{for every selected slot } k,
+        $$
 
-            y_k = H_k P + N_k \\quad \\text{for every selected slot } k,
-
-        where :math:`H_k` is the ``(n_rx, n_tx)`` slice at slot ``k`` and
-        :math:`P = I` unless ``pilots`` is given.
+        where $H_k$ is the `(n_rx, n_tx)` slice at slot `k` and
+        $P = I$ unless `pilots` is given.
 
         Parameters
         ----------
         mask : array_like of bool, shape channel_shape[:mask.ndim]
             Selected slots; a mask over the leading axes (e.g.
-            ``(n_time, n_subcarriers)``) selects whole trailing blocks.
+            `(n_time, n_subcarriers)`) selects whole trailing blocks.
         channel_shape : tuple of int
             Shape of one channel.
         noise_var : float
             Noise variance per complex observation, > 0.
         pilots : array_like, shape (n_tx, n_pilots), complex, optional
-            Pilot matrix :math:`P` applied to every selected ``(n_rx, n_tx)``
-            slice; then ``mask`` must cover exactly ``channel_shape[:-2]``.
+            Pilot matrix $P$ applied to every selected `(n_rx, n_tx)`
+            slice; then `mask` must cover exactly `channel_shape[:-2]`.
 
         Returns
         -------
         LinearObservation
-            With ``n_obs = mask.sum() * prod(channel_shape[mask.ndim:])`` (times
-            ``n_pilots / n_tx`` with pilots), ordered like ``H[mask]``.
+            With `n_obs = mask.sum() * prod(channel_shape[mask.ndim:])` (times
+            `n_pilots / n_tx` with pilots), ordered like `H[mask]`.
         """
         shape = tuple(check_int(d, "channel_shape entries") for d in channel_shape)
         mask = as_array(mask, "mask")
@@ -185,7 +187,7 @@ class LinearObservation:
 
 
 def comb_mask(n_subcarriers: int, spacing: int, *, offset: int = 0) -> np.ndarray:
-    """Interleaved comb: every ``spacing``-th subcarrier starting at ``offset``.
+    """Interleaved comb: every `spacing`-th subcarrier starting at `offset`.
 
     Parameters
     ----------
@@ -194,7 +196,7 @@ def comb_mask(n_subcarriers: int, spacing: int, *, offset: int = 0) -> np.ndarra
     spacing : int
         Comb spacing (1 = every subcarrier), >= 1.
     offset : int
-        First occupied subcarrier, ``0 <= offset < spacing``.
+        First occupied subcarrier, `0 <= offset < spacing`.
 
     Returns
     -------
@@ -219,10 +221,10 @@ def hopping_mask(
 ) -> np.ndarray:
     """Frequency-hopping sounding: one sub-band per time slot, cycling through the band.
 
-    At time slot ``t`` the sounding occupies sub-band
-    ``b = (first_band + t) mod n_bands`` (subcarriers
-    ``[b * band_size, (b + 1) * band_size)``), with a comb of ``spacing``
-    inside it, where ``n_bands = ceil(n_subcarriers / band_size)``.
+    At time slot `t` the sounding occupies sub-band
+    `b = (first_band + t) mod n_bands` (subcarriers
+    `[b * band_size, (b + 1) * band_size)`), with a comb of `spacing`
+    inside it, where `n_bands = ceil(n_subcarriers / band_size)`.
 
     Parameters
     ----------
@@ -231,11 +233,11 @@ def hopping_mask(
     n_subcarriers : int
         Number of subcarriers, >= 1.
     band_size : int
-        Subcarriers per hop, ``1 <= band_size <= n_subcarriers``.
+        Subcarriers per hop, `1 <= band_size <= n_subcarriers`.
     spacing, offset : int
-        Comb inside each hop (see :func:`comb_mask`).
+        Comb inside each hop (see [`comb_mask`][beamopt.comb_mask]).
     first_band : int
-        Sub-band sounded at ``t = 0``, >= 0.
+        Sub-band sounded at `t = 0`, >= 0.
 
     Returns
     -------

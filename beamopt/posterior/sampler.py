@@ -1,20 +1,20 @@
-"""The posterior-sampler interface every Bayesian precoder consumes.
+r"""The posterior-sampler interface every Bayesian precoder consumes.
 
-A posterior sampler turns one pilot observation :math:`y` into independent
-draws :math:`H^{(1)}, \\dots, H^{(S)} \\sim p(H \\mid y)` of the channel. The
-exact samplers of this package (:class:`beamopt.GaussianPosterior`,
-:class:`beamopt.GaussianMixturePosterior`) and learned (score-based) samplers
+A posterior sampler turns one pilot observation $y$ into independent
+draws $H^{(1)}, \dots, H^{(S)} \sim p(H \mid y)$ of the channel. The
+exact samplers of this package ([`beamopt.GaussianPosterior`][],
+[`beamopt.GaussianMixturePosterior`][]) and learned (score-based) samplers
 share this one method, so a precoder never needs to know where its samples
 come from:
 
-.. code-block:: python
+```python
+samples = sampler.sample(y, n_samples=64, seed=0)   # (64, *channel_shape)
+result = beamopt.expected_gramian_precoder(samples, n_streams=2)
+```
 
-    samples = sampler.sample(y, n_samples=64, seed=0)   # (64, *channel_shape)
-    result = beamopt.expected_gramian_precoder(samples, n_streams=2)
-
-Anything with a ``sample(observation, n_samples, *, seed=None)`` method is a
-:class:`PosteriorSampler` (structural typing, no base class to inherit);
-plain callables with that signature are adapted by :func:`as_sampler`, which
+Anything with a `sample(observation, n_samples, *, seed=None)` method is a
+[`PosteriorSampler`][beamopt.PosteriorSampler] (structural typing, no base class to inherit);
+plain callables with that signature are adapted by [`as_sampler`][beamopt.as_sampler], which
 also converts torch tensors to complex128 numpy arrays and checks the output.
 """
 
@@ -33,29 +33,31 @@ __all__ = ["PosteriorSampler", "as_sampler", "as_samples", "CallableSampler", "C
 
 @runtime_checkable
 class PosteriorSampler(Protocol):
-    """Draws channel samples from the posterior :math:`p(H \\mid y)`.
+    r"""Draws channel samples from the posterior $p(H \mid y)$.
 
-    .. math:: H^{(s)} \\sim p(H \\mid y), \\qquad s = 1, \\dots, S
+    $$
+    H^{(s)} \sim p(H \mid y), \qquad s = 1, \dots, S
+    $$
 
     Methods
     -------
     sample(observation, n_samples, *, seed=None)
-        ``observation`` is whatever the sampler conditions on (for the linear
-        pilot model an array of shape ``(n_obs,)``, complex); ``n_samples`` is
-        :math:`S \\ge 1`; ``seed`` is None, an int or a random generator of the
+        `observation` is whatever the sampler conditions on (for the linear
+        pilot model an array of shape `(n_obs,)`, complex); `n_samples` is
+        $S \ge 1$; `seed` is None, an int or a random generator of the
         sampler's framework. Returns an array of shape
-        ``(n_samples, *channel_shape)``, complex, whose draws are independent
-        and identically distributed (so any prefix ``[:k]`` is itself a valid
-        ``k``-sample draw).
+        `(n_samples, *channel_shape)`, complex, whose draws are independent
+        and identically distributed (so any prefix `[:k]` is itself a valid
+        `k`-sample draw).
 
     Notes
     -----
-    The protocol is ``runtime_checkable``: ``isinstance(obj, PosteriorSampler)``
-    checks only that a ``sample`` attribute exists, not its signature.
+    The protocol is `runtime_checkable`: `isinstance(obj, PosteriorSampler)`
+    checks only that a `sample` attribute exists, not its signature.
     """
 
     def sample(self, observation: Any, n_samples: int, *, seed=None) -> np.ndarray:
-        """Return ``n_samples`` posterior draws, shape ``(n_samples, *channel_shape)``."""
+        """Return `n_samples` posterior draws, shape `(n_samples, *channel_shape)`."""
         ...
 
 
@@ -100,12 +102,12 @@ def as_samples(
 
 @dataclass(frozen=True)
 class CallableSampler:
-    """Adapts a plain function ``function(observation, n_samples, *, seed=None)``.
+    """Adapts a plain function `function(observation, n_samples, *, seed=None)`.
 
     Parameters
     ----------
     function : callable
-        Returns draws of shape ``(n_samples, *channel_shape)`` (ndarray or
+        Returns draws of shape `(n_samples, *channel_shape)` (ndarray or
         torch tensor).
     """
 
@@ -125,7 +127,7 @@ class CheckedSampler:
     sampler : PosteriorSampler
         The wrapped sampler.
     channel_shape : tuple of int, optional
-        Required shape of one draw; ``None`` accepts any shape.
+        Required shape of one draw; `None` accepts any shape.
     """
 
     sampler: PosteriorSampler
@@ -144,12 +146,13 @@ class CheckedSampler:
 
 
 def as_sampler(sampler, *, channel_shape=None) -> CheckedSampler:
-    """Wrap a sampler object or a plain callable into a checked :class:`PosteriorSampler`.
+    """Wrap a sampler object or a plain callable into a checked
+    [`PosteriorSampler`][beamopt.PosteriorSampler].
 
     Parameters
     ----------
     sampler : PosteriorSampler or callable
-        Any object with a ``sample(observation, n_samples, *, seed=None)``
+        Any object with a `sample(observation, n_samples, *, seed=None)`
         method, or a function with that signature.
     channel_shape : tuple of int, optional
         Shape of one channel draw, checked on every call.
@@ -157,15 +160,15 @@ def as_sampler(sampler, *, channel_shape=None) -> CheckedSampler:
     Returns
     -------
     CheckedSampler
-        Its ``sample`` always returns a finite complex128 ndarray of shape
-        ``(n_samples, *channel_shape)``, even when the wrapped sampler returns
+        Its `sample` always returns a finite complex128 ndarray of shape
+        `(n_samples, *channel_shape)`, even when the wrapped sampler returns
         torch tensors.
 
     Raises
     ------
     ValueError
-        If ``sampler`` has no ``sample`` method and is not callable, or
-        ``channel_shape`` is not a tuple of positive ints.
+        If `sampler` has no `sample` method and is not callable, or
+        `channel_shape` is not a tuple of positive ints.
 
     Examples
     --------

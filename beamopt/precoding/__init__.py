@@ -1,7 +1,7 @@
 """Bayesian precoding from posterior channel samples, and its spectral efficiency.
 
-Precoders take channel samples (from any :class:`beamopt.PosteriorSampler`) and return a
-:class:`beamopt.PrecoderResult`: the expected-Gramian precoder, its plug-in (CME) and
+Precoders take channel samples (from any [`beamopt.PosteriorSampler`][]) and return a
+[`beamopt.PrecoderResult`][]: the expected-Gramian precoder, its plug-in (CME) and
 exact-Gramian counterparts, and expected-spectral-efficiency maximisation on the manifold.
 """
 

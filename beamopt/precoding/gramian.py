@@ -1,36 +1,37 @@
-"""Closed-form Bayesian precoders from posterior channel samples, and their spectral efficiency.
+r"""Closed-form Bayesian precoders from posterior channel samples, and their spectral efficiency.
 
-Given posterior draws :math:`H^{(1)}, \\dots, H^{(S)} \\sim p(H \\mid y)` of a
-``(n_rx, n_tx)`` channel, the precoder :math:`F \\in \\mathbb{C}^{n_{tx} \\times
-n_s}` with orthonormal columns (:math:`F^H F = I`, equal power per stream) is
+Given posterior draws $H^{(1)}, \dots, H^{(S)} \sim p(H \mid y)$ of a
+`(n_rx, n_tx)` channel, the precoder $F \in \mathbb{C}^{n_{tx} \times
+n_s}$ with orthonormal columns ($F^H F = I$, equal power per stream) is
 judged by the spectral efficiency
 
-.. math::
-
-    \\mathrm{SE}(H, F) = \\log_2\\det\\left(I + \\frac{\\rho}{n_s} H F F^H H^H\\right).
+$$
+\mathrm{SE}(H, F) = \log_2\det\left(I + \frac{\rho}{n_s} H F F^H H^H\right).
+$$
 
 The *expected Gramian* precoder maximises the expected received energy
 
-.. math::
+$$
+\mathbb{E}\,\|H F\|_F^2 = \operatorname{tr}\left(F^H \hat G F\right),
+\qquad \hat G = \frac{1}{S}\sum_s H^{(s)H} H^{(s)},
+$$
 
-    \\mathbb{E}\\,\\|H F\\|_F^2 = \\operatorname{tr}\\left(F^H \\hat G F\\right),
-    \\qquad \\hat G = \\frac{1}{S}\\sum_s H^{(s)H} H^{(s)},
-
-whose maximiser over :math:`F^H F = I` spans the ``n_s`` dominant
-eigenvectors of :math:`\\hat G` (Ky Fan), with maximum the sum of the ``n_s``
-largest eigenvalues. The same :math:`F` maximises the Jensen upper bound
-:math:`\\mathbb{E}[\\mathrm{SE}] \\le \\log_2\\det(I + \\frac{\\rho}{n_s} F^H \\hat G F)`
+whose maximiser over $F^H F = I$ spans the `n_s` dominant
+eigenvectors of $\hat G$ (Ky Fan), with maximum the sum of the `n_s`
+largest eigenvalues. The same $F$ maximises the Jensen upper bound
+$\mathbb{E}[\mathrm{SE}] \le \log_2\det(I + \frac{\rho}{n_s} F^H \hat G F)$
 (Cauchy interlacing), which is why it is the natural surrogate of the
 expected SE. With one sample it is the SVD precoder of that sample; applied to
-the CME it is the plug-in :func:`cme_precoder`.
+the CME it is the plug-in [`cme_precoder`][beamopt.cme_precoder].
 
 Channels may carry a leading subcarrier axis; every subcarrier gets its own
 precoder and objectives are averaged over subcarriers.
 
 References
 ----------
-The seed paper ``001``, eq. (25)-(28) and Appendix C; R. A. Horn and C. R.
-Johnson, *Matrix Analysis*, 2nd ed., 2012, Sec. 4.3 (Ky Fan maximum principle).
+*A Perception vs. Distortion Perspective on Score-Based Generative Channel Estimation*, eq.
+(25)-(28) and Appendix C; R. A. Horn and C. R. Johnson, *Matrix Analysis*, 2nd ed., 2012, Sec. 4.3
+(Ky Fan maximum principle).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ __all__ = [
 
 
 def expected_gramian(H) -> np.ndarray:
-    """Monte Carlo expected Gramian :math:`\\hat G = \\frac1S \\sum_s H^{(s)H} H^{(s)}`.
+    r"""Monte Carlo expected Gramian $\hat G = \frac1S \sum_s H^{(s)H} H^{(s)}$.
 
     Parameters
     ----------
@@ -97,29 +98,31 @@ def _result(F, objective, method, start, **extras) -> PrecoderResult:
 
 
 def gramian_precoder(G, n_streams: int) -> PrecoderResult:
-    """Dominant-eigenvector precoder of a given (e.g. exact posterior) Gramian.
+    r"""Dominant-eigenvector precoder of a given (e.g. exact posterior) Gramian.
 
-    .. math:: F^\\star = \\arg\\max_{F^H F = I} \\operatorname{tr}(F^H G F)
+    $$
+    F^\star = \arg\max_{F^H F = I} \operatorname{tr}(F^H G F)
+    $$
 
     Parameters
     ----------
     G : array_like, shape (n_tx, n_tx) or (n_subcarriers, n_tx, n_tx), complex
-        Hermitian PSD Gramian, e.g. :meth:`GaussianMixturePosterior.expected_gramian`.
+        Hermitian PSD Gramian, e.g. [`beamopt.GaussianMixturePosterior.expected_gramian`][].
     n_streams : int
-        Streams :math:`n_s`, ``1 <= n_streams <= rank(G)``.
+        Streams $n_s$, `1 <= n_streams <= rank(G)`.
 
     Returns
     -------
     PrecoderResult
-        ``F`` of shape (n_tx, n_streams) or (n_subcarriers, n_tx, n_streams);
-        ``objective`` is :math:`\\operatorname{tr}(F^H G F)` (averaged over
-        subcarriers), the sum of the ``n_streams`` largest eigenvalues;
-        ``extras["eigenvalues"]`` holds all eigenvalues in descending order.
+        `F` of shape (n_tx, n_streams) or (n_subcarriers, n_tx, n_streams);
+        `objective` is $\operatorname{tr}(F^H G F)$ (averaged over
+        subcarriers), the sum of the `n_streams` largest eigenvalues;
+        `extras["eigenvalues"]` holds all eigenvalues in descending order.
 
     Raises
     ------
     ValueError
-        If ``G`` is not square Hermitian PSD or ``n_streams`` exceeds its rank.
+        If `G` is not square Hermitian PSD or `n_streams` exceeds its rank.
     """
     start = time.perf_counter()
     G = as_array(G, "G", dtype=complex, ndim=(2, 3))
@@ -133,41 +136,44 @@ def gramian_precoder(G, n_streams: int) -> PrecoderResult:
 
 
 def expected_gramian_precoder(H, n_streams: int) -> PrecoderResult:
-    """Bayesian precoder from the dominant eigenvectors of the expected posterior Gramian.
+    r"""Bayesian precoder from the dominant eigenvectors of the expected posterior Gramian.
 
-    .. math::
-
-        F^\\star = \\arg\\max_{F^H F = I}\\ \\operatorname{tr}\\left(F^H \\hat G F\\right),
-        \\qquad \\hat G = \\frac{1}{S}\\sum_{s=1}^S H^{(s)H} H^{(s)}
+    $$
+    F^\star = \arg\max_{F^H F = I}\ \operatorname{tr}\left(F^H \hat G F\right),
+    \qquad \hat G = \frac{1}{S}\sum_{s=1}^S H^{(s)H} H^{(s)}
+    $$
 
     Parameters
     ----------
     H : array_like, shape (n_samples, n_rx, n_tx) or (n_subcarriers, n_samples, n_rx, n_tx), complex
         Posterior channel samples. A sampler's output of shape
-        ``(n_samples, n_subcarriers, n_rx, n_tx)`` needs
-        ``np.moveaxis(samples, 0, 1)`` first.
+        `(n_samples, n_subcarriers, n_rx, n_tx)` needs
+        `np.moveaxis(samples, 0, 1)` first.
     n_streams : int
-        Streams :math:`n_s`, ``1 <= n_streams <= rank(G_hat)`` (at most
-        ``min(n_tx, n_samples * n_rx)``).
+        Streams $n_s$, `1 <= n_streams <= rank(G_hat)` (at most
+        `min(n_tx, n_samples * n_rx)`).
 
     Returns
     -------
     PrecoderResult
-        ``F`` of shape (n_tx, n_streams) or (n_subcarriers, n_tx, n_streams);
-        ``objective`` is the expected received energy
-        :math:`\\operatorname{tr}(F^H \\hat G F)` (averaged over subcarriers),
-        equal to the sum of the ``n_streams`` largest eigenvalues of
-        :math:`\\hat G`; ``extras`` holds ``eigenvalues`` (descending) and
-        ``n_samples``. Use :func:`spectral_efficiency` for the SE.
+        `F` of shape (n_tx, n_streams) or (n_subcarriers, n_tx, n_streams);
+        `objective` is the expected received energy
+        $\operatorname{tr}(F^H \hat G F)$ (averaged over subcarriers),
+        equal to the sum of the `n_streams` largest eigenvalues of
+        $\hat G$; `extras` holds `eigenvalues` (descending) and
+        `n_samples`. Use
+        [`spectral_efficiency`][beamopt.precoding.spectral_efficiency.spectral_efficiency]
+        for the SE.
 
     Raises
     ------
     ValueError
-        On wrong shapes, non-finite samples, or ``n_streams`` above the rank.
+        On wrong shapes, non-finite samples, or `n_streams` above the rank.
 
     References
     ----------
-    The seed paper ``001``, eq. (28), Algorithm 1 and Appendix C, eq. (33)-(34).
+    *A Perception vs. Distortion Perspective on Score-Based Generative Channel Estimation*, eq.
+    (28), Algorithm 1 and Appendix C, eq. (33)-(34).
     """
     start = time.perf_counter()
     H = channel_samples(H)
@@ -180,32 +186,32 @@ def expected_gramian_precoder(H, n_streams: int) -> PrecoderResult:
 
 
 def cme_precoder(H_mean, n_streams: int) -> PrecoderResult:
-    """Plug-in SVD precoder of a point estimate (e.g. the conditional mean).
+    r"""Plug-in SVD precoder of a point estimate (e.g. the conditional mean).
 
-    .. math::
-
-        \\hat H = U \\Sigma V^H, \\qquad F = V_{:, 1:n_s}
+    $$
+    \hat H = U \Sigma V^H, \qquad F = V_{:, 1:n_s}
+    $$
 
     Parameters
     ----------
     H_mean : array_like, shape (n_rx, n_tx) or (n_subcarriers, n_rx, n_tx), complex
-        Channel estimate :math:`\\hat H`; with the exact posterior mean this is
-        the CME precoder of the seed paper.
+        Channel estimate $\hat H$; with the exact posterior mean this is
+        the CME precoder of the perception-distortion paper.
     n_streams : int
-        Streams, ``1 <= n_streams <= rank(H_mean)``.
+        Streams, `1 <= n_streams <= rank(H_mean)`.
 
     Returns
     -------
     PrecoderResult
-        ``F`` of shape (n_tx, n_streams) or (n_subcarriers, n_tx, n_streams);
-        ``objective`` is :math:`\\|\\hat H F\\|_F^2` (averaged over subcarriers),
-        the sum of the ``n_streams`` largest squared singular values;
-        ``extras["singular_values"]`` holds all of them.
+        `F` of shape (n_tx, n_streams) or (n_subcarriers, n_tx, n_streams);
+        `objective` is $\|\hat H F\|_F^2$ (averaged over subcarriers),
+        the sum of the `n_streams` largest squared singular values;
+        `extras["singular_values"]` holds all of them.
 
     Raises
     ------
     ValueError
-        On wrong shapes, non-finite entries, or ``n_streams`` above the rank
+        On wrong shapes, non-finite entries, or `n_streams` above the rank
         (a zero estimate, as the CME of a zero-mean prior without pilots, has
         rank 0).
     """

@@ -1,38 +1,41 @@
-"""Riemannian maximisation of the Monte Carlo expected spectral efficiency.
+r"""Riemannian maximisation of the Monte Carlo expected spectral efficiency.
 
 The Bayes-optimal precoder for the capacity functional maximises the
 posterior expected SE, approximated by the sample average over posterior
-draws (the seed paper's eq. (27)):
+draws (the perception-distortion paper's eq. (27)):
 
-.. math::
+$$
+\max_{F^H F = I}\ f(F) = \frac{1}{S}\sum_{s=1}^S
+    \log_2\det\left(I + \frac{\rho}{n_s} F^H H^{(s)H} H^{(s)} F\right).
+$$
 
-    \\max_{F^H F = I}\\ f(F) = \\frac{1}{S}\\sum_{s=1}^S
-        \\log_2\\det\\left(I + \\frac{\\rho}{n_s} F^H H^{(s)H} H^{(s)} F\\right).
-
-Since :math:`f(F U) = f(F)` for every unitary :math:`U`, :math:`f` is a
-function of the column space of :math:`F` only, and the problem lives on the
+Since $f(F U) = f(F)$ for every unitary $U$, $f$ is a
+function of the column space of $F$ only, and the problem lives on the
 complex Grassmann manifold (pymanopt 2.x has no complex Stiefel manifold; the
-Grassmann quotient is the right one anyway). With :math:`X_s = H^{(s)} F`,
-:math:`M_s = I + c X_s^H X_s` and :math:`c = \\rho/n_s`, the Euclidean gradient
-for the inner product :math:`\\Re\\operatorname{tr}(A^H B)` and its directional
-derivative along :math:`V` (:math:`Y_s = H^{(s)} V`) are
+Grassmann quotient is the right one anyway). With $X_s = H^{(s)} F$,
+$M_s = I + c X_s^H X_s$ and $c = \rho/n_s$, the Euclidean gradient
+for the inner product $\Re\operatorname{tr}(A^H B)$ and its directional
+derivative along $V$ ($Y_s = H^{(s)} V$) are
 
-.. math::
+$$
+\nabla f = \frac{2c}{S \ln 2}\sum_s H^{(s)H} X_s M_s^{-1},
+$$
 
-    \\nabla f = \\frac{2c}{S \\ln 2}\\sum_s H^{(s)H} X_s M_s^{-1},
-
-    \\mathrm{D}\\nabla f[V] = \\frac{2c}{S \\ln 2}\\sum_s H^{(s)H}\\left(Y_s
-        - c\\, X_s M_s^{-1}(Y_s^H X_s + X_s^H Y_s)\\right) M_s^{-1}.
+$$
+\mathrm{D}\nabla f[V] = \frac{2c}{S \ln 2}\sum_s H^{(s)H}\left(Y_s
+    - c\, X_s M_s^{-1}(Y_s^H X_s + X_s^H Y_s)\right) M_s^{-1}.
+$$
 
 With a leading subcarrier axis the problem is a product of Grassmannians and
-:math:`f` is averaged over subcarriers. The solver is warm-started from the
+$f$ is averaged over subcarriers. The solver is warm-started from the
 expected-Gramian precoder, so it refines the Jensen-bound solution towards the
 true expected-SE optimum.
 
 References
 ----------
-The seed paper ``001``, eq. (26)-(27), Section VI; P.-A. Absil, R. Mahony and
-R. Sepulchre, *Optimization Algorithms on Matrix Manifolds*, 2008, Ch. 7.
+*A Perception vs. Distortion Perspective on Score-Based Generative Channel Estimation*, eq.
+(26)-(27), Section VI; P.-A. Absil, R. Mahony and R. Sepulchre, *Optimization Algorithms on Matrix
+Manifolds*, 2008, Ch. 7.
 """
 
 from __future__ import annotations
@@ -55,19 +58,19 @@ _BACKENDS = ("numpy", "torch")
 
 @dataclass(frozen=True, eq=False)
 class ExpectedSpectralEfficiency:
-    """The sample-average SE :math:`f(F)`, its Euclidean gradient and Hessian (numpy).
+    r"""The sample-average SE $f(F)$, its Euclidean gradient and Hessian (numpy).
 
     Parameters
     ----------
     H : ndarray, shape (n_subcarriers, n_samples, n_rx, n_tx), complex
-        Channel samples (a single subcarrier has ``n_subcarriers = 1``).
+        Channel samples (a single subcarrier has `n_subcarriers = 1`).
     n_streams : int
     snr : float
-        Transmit SNR :math:`\\rho` (linear).
+        Transmit SNR $\rho$ (linear).
 
     Notes
     -----
-    Every method takes ``F`` (and ``V``) of shape
+    Every method takes `F` (and `V`) of shape
     (n_subcarriers, n_tx, n_streams), complex.
     """
 
@@ -89,18 +92,18 @@ class ExpectedSpectralEfficiency:
         return X, M
 
     def value(self, F) -> float:
-        """:math:`f(F)` in bit/s/Hz, averaged over samples and subcarriers."""
+        """$f(F)$ in bit/s/Hz, averaged over samples and subcarriers."""
         _, M = self._parts(F)
         return float(np.sum(np.linalg.slogdet(M)[1]) * self._scale)
 
     def gradient(self, F) -> np.ndarray:
-        """Euclidean gradient :math:`\\nabla f`, shape (n_subcarriers, n_tx, n_streams)."""
+        r"""Euclidean gradient $\nabla f$, shape (n_subcarriers, n_tx, n_streams)."""
         X, M = self._parts(F)
         HhX = np.swapaxes(self.H.conj(), -1, -2) @ X
         return 2.0 * self._c * self._scale * np.sum(HhX @ np.linalg.inv(M), axis=1)
 
     def hessian(self, F, V) -> np.ndarray:
-        """Directional derivative :math:`\\mathrm{D}\\nabla f(F)[V]`, shape like ``F``."""
+        r"""Directional derivative $\mathrm{D}\nabla f(F)[V]$, shape like `F`."""
         X, M = self._parts(F)
         Minv = np.linalg.inv(M)
         Y = self.H @ V[:, None]
@@ -116,26 +119,26 @@ def _as_subcarrier_samples(H) -> np.ndarray:
 
 
 def manifold_problem(H, n_streams: int, snr, *, backend: str = "numpy"):
-    """The pymanopt problem :math:`\\min_{F} -f(F)` on the complex Grassmannian.
+    r"""The pymanopt problem $\min_{F} -f(F)$ on the complex Grassmannian.
 
     Parameters
     ----------
     H : array_like, shape (n_samples, n_rx, n_tx) or (n_subcarriers, n_samples, n_rx, n_tx), complex
         Posterior channel samples.
     n_streams : int
-        Streams, ``1 <= n_streams <= n_tx``.
+        Streams, `1 <= n_streams <= n_tx`.
     snr : float
-        Transmit SNR :math:`\\rho` (linear, > 0).
+        Transmit SNR $\rho$ (linear, > 0).
     backend : {"numpy", "torch"}
-        ``"numpy"`` supplies the analytic Euclidean gradient and Hessian;
-        ``"torch"`` lets pymanopt differentiate a torch cost (complex128, CPU).
+        `"numpy"` supplies the analytic Euclidean gradient and Hessian;
+        `"torch"` lets pymanopt differentiate a torch cost (complex128, CPU).
 
     Returns
     -------
     pymanopt.Problem
-        On ``ComplexGrassmann(n_tx, n_streams, k=n_subcarriers)``; points have
+        On `ComplexGrassmann(n_tx, n_streams, k=n_subcarriers)`; points have
         shape (n_tx, n_streams) for one subcarrier, else
-        (n_subcarriers, n_tx, n_streams). The cost is ``-f`` (pymanopt minimises).
+        (n_subcarriers, n_tx, n_streams). The cost is `-f` (pymanopt minimises).
     """
     import pymanopt
 
@@ -220,24 +223,25 @@ def manifold_precoder(
     max_iterations: int = 100,
     min_gradient_norm: float = 1e-6,
 ) -> PrecoderResult:
-    """Precoder maximising the Monte Carlo expected SE over the complex Grassmannian.
+    r"""Precoder maximising the Monte Carlo expected SE over the complex Grassmannian.
 
-    .. math::
-
-        F^\\star = \\arg\\max_{F^H F = I}\\ \\frac{1}{S}\\sum_{s=1}^S
-            \\log_2\\det\\left(I + \\frac{\\rho}{n_s} H^{(s)} F F^H H^{(s)H}\\right)
+    $$
+    F^\star = \arg\max_{F^H F = I}\ \frac{1}{S}\sum_{s=1}^S
+        \log_2\det\left(I + \frac{\rho}{n_s} H^{(s)} F F^H H^{(s)H}\right)
+    $$
 
     Parameters
     ----------
     H : array_like, shape (n_samples, n_rx, n_tx) or (n_subcarriers, n_samples, n_rx, n_tx), complex
         Posterior channel samples (torch tensors accepted).
     n_streams : int
-        Streams :math:`n_s`, ``1 <= n_streams <= rank`` of the expected Gramian
+        Streams $n_s$, `1 <= n_streams <= rank` of the expected Gramian
         (checked by the warm start).
     snr : float
-        Transmit SNR :math:`\\rho` (linear, > 0).
+        Transmit SNR $\rho$ (linear, > 0).
     initial_point : array_like, shape (n_tx, n_streams) or (n_subcarriers, n_tx, n_streams)
-        Optional orthonormal warm start; default: :func:`expected_gramian_precoder`.
+        Optional orthonormal warm start; default:
+        [`expected_gramian_precoder`][beamopt.expected_gramian_precoder].
     optimizer : {"trust_regions", "conjugate_gradient"}
         pymanopt optimizer (Riemannian trust regions use the Hessian).
     backend : {"numpy", "torch"}
@@ -250,17 +254,17 @@ def manifold_precoder(
     Returns
     -------
     PrecoderResult
-        ``F`` with the shape of the warm start; ``objective`` is :math:`f(F)` in
-        bit/s/Hz (averaged over subcarriers); ``history`` holds :math:`f` at the
-        warm start and after every accepted step (non-decreasing); ``status``
-        is ``"converged"`` or ``"max_iterations"``; ``extras`` holds
-        ``warm_start_objective``, ``gradient_norm`` and ``stopping_criterion``.
+        `F` with the shape of the warm start; `objective` is $f(F)$ in
+        bit/s/Hz (averaged over subcarriers); `history` holds $f$ at the
+        warm start and after every accepted step (non-decreasing); `status`
+        is `"converged"` or `"max_iterations"`; `extras` holds
+        `warm_start_objective`, `gradient_norm` and `stopping_criterion`.
 
     Raises
     ------
     ValueError
-        On bad shapes, non-finite samples, ``n_streams`` above the rank, a
-        non-orthonormal ``initial_point`` or unknown options.
+        On bad shapes, non-finite samples, `n_streams` above the rank, a
+        non-orthonormal `initial_point` or unknown options.
 
     Notes
     -----

@@ -11,24 +11,24 @@ __all__ = ["spectral_efficiency"]
 
 
 def spectral_efficiency(H, F, snr) -> np.ndarray:
-    """Spectral efficiency of precoder ``F`` on each channel, in bit/s/Hz.
+    r"""Spectral efficiency of precoder `F` on each channel, in bit/s/Hz.
 
-    .. math::
+    $$
+    \mathrm{SE}(H, F) = \log_2\det\left(I_{n_s}
+        + \frac{\rho}{n_s} F^H H^H H F\right)
+    $$
 
-        \\mathrm{SE}(H, F) = \\log_2\\det\\left(I_{n_s}
-            + \\frac{\\rho}{n_s} F^H H^H H F\\right)
-
-    (equal to the ``n_rx``-sized form by Sylvester's identity).
+    (equal to the `n_rx`-sized form by Sylvester's identity).
 
     Parameters
     ----------
     H : array_like, shape (n_samples, n_rx, n_tx) or (n_subcarriers, n_samples, n_rx, n_tx), complex
         Channels (true channels or posterior samples).
     F : array_like, shape (n_tx, n_streams) or (n_subcarriers, n_tx, n_streams), complex
-        Precoder(s) with orthonormal columns; a 2-D ``F`` is used on every
+        Precoder(s) with orthonormal columns; a 2-D `F` is used on every
         subcarrier.
     snr : float
-        Transmit SNR :math:`\\rho` (linear, > 0): total power over noise power,
+        Transmit SNR $\rho$ (linear, > 0): total power over noise power,
         split equally over the streams.
 
     Returns
@@ -38,7 +38,7 @@ def spectral_efficiency(H, F, snr) -> np.ndarray:
     Raises
     ------
     ValueError
-        On shape mismatch, non-orthonormal ``F``, non-finite input or ``snr <= 0``.
+        On shape mismatch, non-orthonormal `F`, non-finite input or `snr <= 0`.
     """
     H = channel_samples(H)
     F = check_precoder(F, H.shape[-1])

@@ -33,6 +33,14 @@ _LAZY: dict[str, str] = {
     "train_estimator": "estimator",
     # --- score-samplers: denoiser protocol, exact denoisers, samplers, Tweedie
     # (S2 adds its names below this line)
+    "Denoiser": "denoiser",
+    "GaussianDenoiser": "denoiser",
+    "GaussianMixtureDenoiser": "denoiser",
+    "DiffusionPrior": "samplers",
+    "DiffusionPosterior": "samplers",
+    "ConditionalSampler": "samplers",
+    "tweedie_denoise": "tweedie",
+    "posterior_mean": "tweedie",
 }
 
 __all__ = sorted(_LAZY)

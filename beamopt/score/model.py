@@ -122,10 +122,12 @@ class ScoreModel(nn.Module):
                 f"x must have shape (B, {', '.join(map(str, self.channel_shape))}); "
                 f"got {tuple(x.shape)}"
             )
-        dev = self.device
+        param = next(self.network.parameters())
+        dev, real = param.device, param.dtype
+        cplx = torch.complex128 if real == torch.float64 else torch.complex64
         batch = x.shape[0]
-        xin = x.to(device=dev, dtype=torch.complex64)
-        sig = torch.as_tensor(sigma, device=dev, dtype=torch.float32).reshape(-1)
+        xin = x.to(device=dev, dtype=cplx)
+        sig = torch.as_tensor(sigma, device=dev).to(real).reshape(-1)
         if sig.shape[0] == 1 and batch != 1:
             sig = sig.expand(batch)
         if sig.shape[0] != batch:
@@ -136,7 +138,7 @@ class ScoreModel(nn.Module):
         if y is not None:
             if self.obs_shape is None:
                 raise ValueError("y must be None: this model is unconditional (obs_shape is None)")
-            yt = torch.as_tensor(y, device=dev).to(torch.complex64)
+            yt = torch.as_tensor(y, device=dev).to(cplx)
             if tuple(yt.shape) == self.obs_shape:
                 yt = yt[None]
             if tuple(yt.shape[1:]) != self.obs_shape or yt.shape[0] not in (1, batch):

@@ -35,16 +35,23 @@ def observation_features(y: torch.Tensor, obs_scale: float, batch: int) -> torch
     return feat.expand(batch, -1) if feat.shape[0] == 1 and batch != 1 else feat
 
 
-def noise_prediction(network: nn.Module, x, sigma, y_feat=None, keep=None) -> torch.Tensor:
+def noise_prediction(
+    network: nn.Module, x, sigma, y_feat=None, keep=None, sigma_range=None
+) -> torch.Tensor:
     r"""$\hat\epsilon$ from the raw network output with the preconditioning above.
 
     `x` complex (B, *channel_shape), `sigma` real (B,), `y_feat` real (B, 2m) or None.
+    `sigma_range` = (lo, hi) clamps the noise level the network is told (not the
+    preconditioning): outside the trained range the network sees its nearest trained level,
+    so for $\sigma \to \infty$ the Tweedie mean tends to the one learned at $\sigma_{\max}$
+    instead of an extrapolation of the noise embedding.
     """
     extra = (1,) * (x.ndim - 1)
     s = sigma.reshape(-1, *extra)
     norm = torch.sqrt(1.0 + s * s)
     feat = complex_to_features(x / norm, network.n_tokens)
-    out = features_to_complex(network(feat, torch.log(sigma) / 4, y_feat, keep), x.shape[1:])
+    told = sigma if sigma_range is None else sigma.clamp(*sigma_range)
+    out = features_to_complex(network(feat, torch.log(told) / 4, y_feat, keep), x.shape[1:])
     return x * (s / (1.0 + s * s)) + out / norm
 
 
@@ -147,7 +154,11 @@ class ScoreModel(nn.Module):
                     f"got {tuple(yt.shape)}"
                 )
             y_feat = observation_features(yt, self.obs_scale, batch)
-        eps = noise_prediction(self.network, xin, sig, y_feat)
+        if not bool((sig > 0).all()):
+            raise ValueError("sigma must be > 0")
+        eps = noise_prediction(
+            self.network, xin, sig, y_feat, sigma_range=(self.sigma_min, self.sigma_max)
+        )
         return eps.to(device=x.device, dtype=x.dtype)
 
     forward = predict_noise

@@ -8,6 +8,9 @@ $$
   \big\| \hat\epsilon_\theta(z + \sigma\epsilon, \sigma, y) - \epsilon \big\|^2 .
 $$
 
+Per sample the loss is weighted by $1 + \sigma^2$ by default (`weighting="v"`, see
+[`ScoreConfig`][beamopt.score.training.ScoreConfig]) or not at all (`weighting="eps"`).
+
 - `"ddpm"`: $\sigma = \sigma(t)$ of the cosine schedule with $t$ uniform (the DDPM "simple"
   loss, the choice of "Score-based channel estimation and Bayesian precoding"), restricted
   to $\sigma \in [\sigma_{\min}, \sigma_{\max}]$;
@@ -64,6 +67,12 @@ class ScoreConfig:
         Transformer dropout.
     objective : {"ddpm", "ve_dsm"}
         Cosine-schedule noise prediction or geometric multi-level DSM.
+    weighting : {"eps", "v"}
+        "eps": the plain noise-prediction loss (the DDPM simple loss, which "Score-based
+        channel estimation and Bayesian precoding" trains with). "v" (default): the loss times
+        $1 + \sigma^2$, the weighting of v-prediction, which counts the posterior-mean error
+        $\|\hat z - z\|^2 = \sigma^2 \|\hat\epsilon - \epsilon\|^2$ at large $\sigma$ too
+        (the eps loss all but ignores it there).
     sigma_min, sigma_max : float
         Noise-level range in normalised coordinates.
     n_levels : int
@@ -96,6 +105,7 @@ class ScoreConfig:
     obs_patch_size: int | None = None
     dropout: float = 0.0
     objective: str = "ddpm"
+    weighting: str = "v"
     sigma_min: float = 2e-3
     sigma_max: float = 100.0
     n_levels: int = 100
@@ -112,6 +122,7 @@ class ScoreConfig:
     def __post_init__(self) -> None:
         check_choice(self.network, "network", ("auto", "mlp", "transformer"))
         check_choice(self.objective, "objective", ("ddpm", "ve_dsm"))
+        check_choice(self.weighting, "weighting", ("eps", "v"))
         for name in (
             "width",
             "n_blocks",
@@ -333,7 +344,10 @@ def train_score_model(
             y_feat = y_all[idx]
             keep = (torch.rand(batch, generator=gen) >= config.p_uncond).to(device)
         eps_hat = noise_prediction(net, x, sigma, y_feat, keep)
-        return (eps_hat - eps).abs().square().mean()
+        err = (eps_hat - eps).abs().square().reshape(batch, -1).mean(dim=1)
+        if config.weighting == "v":
+            err = err * (1.0 + sigma * sigma)
+        return err.mean()
 
     meta = {
         "kind": "score",

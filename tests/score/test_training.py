@@ -46,26 +46,35 @@ SMALL = dict(width=64, n_blocks=2, batch_size=256, device="cpu")
 
 
 @pytest.mark.parametrize(
-    ("objective", "n_iterations", "tol"), [("ddpm", 300, 0.05), ("ve_dsm", 300, 0.08)]
+    ("objective", "weighting", "sigmas"),
+    [
+        # 1e4 lies far beyond the trained sigma_max = 100: the mean must tend to the prior mean
+        ("ddpm", "v", (*SIGMAS, 30.0, 1e4)),
+        ("ve_dsm", "v", (*SIGMAS, 30.0, 1e4)),
+        # the plain eps loss all but ignores the posterior-mean error at large sigma
+        ("ddpm", "eps", SIGMAS),
+    ],
 )
-def test_learned_denoiser_matches_exact_gaussian_mmse(objective, n_iterations, tol):
+def test_learned_denoiser_matches_exact_gaussian_mmse(objective, weighting, sigmas):
     rng = np.random.default_rng(10)
     mu, C = gaussian_prior(1, 3)
     h = draw(rng, mu, C, 8192).reshape(8192, 3)
-    cfg = ScoreConfig(network="mlp", objective=objective, n_iterations=n_iterations, **SMALL)
+    cfg = ScoreConfig(
+        network="mlp", objective=objective, weighting=weighting, n_iterations=300, **SMALL
+    )
     model = train_score_model(h, config=cfg, seed=0, progress=False)
     s = model.scale
     assert s == pytest.approx(np.sqrt(np.mean(np.abs(h) ** 2)))
     muz, Cz = mu / s, C / s**2
-    for sigma in SIGMAS:
+    for sigma in sigmas:
         x = draw(rng, muz, Cz, 2000) + sigma * crandn(rng, (2000, 3))
         exact, P = lmmse(muz, Cz, np.eye(3), sigma**2 * np.eye(3), x)
         err = np.mean(np.sum(np.abs(tweedie(model, x, sigma).numpy() - exact) ** 2, axis=1))
         # error of the learned posterior mean, relative to the exact posterior variance
-        assert err < tol * np.trace(P).real, (sigma, err / np.trace(P).real)
+        assert err < 0.05 * np.trace(P).real, (sigma, err / np.trace(P).real)
         # the untrained starting point (white prior, x / (1 + sigma^2)) is far off
         white = np.mean(np.sum(np.abs(x / (1 + sigma**2) - exact) ** 2, axis=1))
-        assert err < 0.1 * white
+        assert err < 0.2 * white
 
 
 def test_conditional_model_gives_both_conditional_and_null_token_denoisers():
@@ -193,6 +202,7 @@ def test_bad_training_data_raise_value_error_naming_the_argument(channels, obser
     ("kwargs", "name"),
     [
         ({"objective": "sde"}, "objective"),
+        ({"weighting": "snr"}, "weighting"),
         ({"network": "cnn"}, "network"),
         ({"p_uncond": 1.0}, "p_uncond"),
         ({"ema_decay": -0.1}, "ema_decay"),

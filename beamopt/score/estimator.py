@@ -107,8 +107,11 @@ class ChannelEstimator(nn.Module):
         )
 
     @classmethod
-    def load(cls, path, *, device="cpu") -> ChannelEstimator:
-        """Load an estimator written by `save` or a checkpoint of `train_estimator`."""
+    def load(cls, path, *, device="auto") -> ChannelEstimator:
+        """Load an estimator written by `save` or a checkpoint of `train_estimator`.
+
+        `device`: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
+        """
         ck = _checkpoint.load(path, kind="estimator")
         config = ScoreConfig(**ck["config"])
         net = build_network(config, ck["channel_shape"], ck["obs_shape"], denoising=False)

@@ -185,9 +185,12 @@ class ScoreModel(nn.Module):
         )
 
     @classmethod
-    def load(cls, path, *, device="cpu") -> ScoreModel:
+    def load(cls, path, *, device="auto") -> ScoreModel:
         """Load a model written by [`save`][beamopt.score.model.ScoreModel.save] or a training
-        checkpoint of [`train_score_model`][beamopt.score.training.train_score_model]."""
+        checkpoint of [`train_score_model`][beamopt.score.training.train_score_model].
+
+        `device`: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
+        """
         from ._torch import resolve_device
         from .networks import build_network
         from .training import ScoreConfig

@@ -77,6 +77,35 @@ def test_learned_denoiser_matches_exact_gaussian_mmse(objective, weighting, sigm
         assert err < 0.2 * white
 
 
+def test_transformer_denoiser_matches_exact_gaussian_mmse_on_a_channel_matrix():
+    rng = np.random.default_rng(12)
+    shape, n = (2, 4), 8
+    mu, C = gaussian_prior(4, n)
+    C = C / n + 0.1 * np.eye(n)
+    h = draw(rng, 0.3 * mu, C, 8192).reshape(-1, *shape)
+    cfg = ScoreConfig(
+        network="transformer",
+        d_model=32,
+        n_heads=2,
+        dim_feedforward=64,
+        n_encoder_layers=1,
+        n_iterations=800,
+        batch_size=128,
+        lr=2e-3,
+        device="cpu",
+    )
+    model = train_score_model(h, config=cfg, seed=0, progress=False)
+    assert model.network.n_tokens == 2  # one token per row, the last axis is the patch
+    s = model.scale
+    muz, Cz = 0.3 * mu / s, C / s**2
+    for sigma in (*SIGMAS, 30.0):
+        x = draw(rng, muz, Cz, 2000) + sigma * crandn(rng, (2000, n))
+        exact, P = lmmse(muz, Cz, np.eye(n), sigma**2 * np.eye(n), x)
+        est = tweedie(model, x.reshape(-1, *shape), sigma).numpy().reshape(-1, n)
+        err = np.mean(np.sum(np.abs(est - exact) ** 2, axis=1))
+        assert err < 0.05 * np.trace(P).real, (sigma, err / np.trace(P).real)
+
+
 def test_conditional_model_gives_both_conditional_and_null_token_denoisers():
     rng = np.random.default_rng(11)
     n, m, noise_var = 2, 2, 0.3

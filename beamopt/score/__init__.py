@@ -25,6 +25,8 @@ _LAZY: dict[str, str] = {
     "sigma_from_abar": "schedule",
     "abar_from_sigma": "schedule",
     "cosine_sigma": "schedule",
+    "cosine_time": "schedule",
+    "ddpm_abar": "schedule",
     "ve_sigmas": "schedule",
     "ScoreModel": "model",
     "ScoreConfig": "training",

@@ -9,6 +9,7 @@ import pytest
 
 EXAMPLES = {
     "examples/multiuser_design.py": ["multiuser_design.csv", "multiuser_design.png"],
+    "examples/learned_posterior.py": ["learned_posterior.csv", "learned_posterior.png"],
 }
 
 

@@ -11,7 +11,7 @@ $$
 $$
 
 (the gradient is the conjugate Wirtinger derivative $\partial / \partial \bar x$ that matches
-$\mathcal{CN}$ densities). A learned [`beamopt.score.ScoreModel`][] and the exact denoisers
+$\mathcal{CN}$ densities). A learned [`beamopt.score.model.ScoreModel`][] and the exact denoisers
 here satisfy the same [`Denoiser`][beamopt.score.denoiser.Denoiser] protocol, so a sampler can
 be checked against the exact answer with the network swapped out.
 

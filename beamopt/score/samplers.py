@@ -17,24 +17,27 @@ $$
 
 with $\xi \sim \mathcal{CN}(0, I)$: $\eta = 1$ is DDPM ancestral sampling (the exact Gaussian
 reverse kernel $q(x_s \mid x_t, \hat z)$), $\eta = 0$ is DDIM (a deterministic map from the
-initial noise). The *deterministic* variant (the seed paper's noise-suppressed sampler that
+initial noise). The *deterministic* variant (the noise-suppressed sampler of "A Perception vs.
+Distortion Perspective on Score-Based Generative Channel Estimation", Section VII-A, that
 propagates only the mean $\mu_\theta(x_t, t)$) takes the DDPM step without $c\,\xi$. The last
 step goes to $\bar\alpha = 1$, where $x_s = \hat z$, the Tweedie estimate.
 
 Which sampler is exact when (with the exact score, e.g.
-[`GaussianDenoiser`][beamopt.score.GaussianDenoiser]):
+[`GaussianDenoiser`][beamopt.score.denoiser.GaussianDenoiser]):
 
-* [`DiffusionPrior`][beamopt.score.DiffusionPrior] and
-  [`ConditionalSampler`][beamopt.score.ConditionalSampler] (guidance 0 or 1): the
+* [`DiffusionPrior`][beamopt.score.samplers.DiffusionPrior] and
+  [`ConditionalSampler`][beamopt.score.samplers.ConditionalSampler] (guidance 0 or 1): the
   discretisation of the reverse SDE (DDPM) or probability-flow ODE (DDIM) of the exact prior /
   posterior; exact as `n_steps` $\to \infty$.
-* [`DiffusionPosterior`][beamopt.score.DiffusionPosterior], `method="tmpd"` (Tweedie moment
+* [`DiffusionPosterior`][beamopt.score.samplers.DiffusionPosterior], `method="tmpd"` (Tweedie moment
   projection): the noisy likelihood $p(y \mid x)$ uses the exact first two moments of
   $p(z \mid x)$ (Tweedie: mean $x - \sigma\hat\epsilon$, covariance $\sigma^2 \partial
   \mathbb{E}[z \mid x] / \partial x^T$). For a Gaussian prior $p(z \mid x)$ *is* Gaussian, so the
   posterior score is exact at every noise level and the sampler is exact as
-  `n_steps` $\to\infty$; for other priors it is an approximation (exact as $\sigma \to 0$).
-  It costs one forward and $2 n_{obs} + 1$ backward passes per step.
+  `n_steps` $\to\infty$ (with the defaults `sigma_jacobian = sigma_guidance = inf`; for
+  learned models a finite `sigma_guidance` avoids amplified guidance errors at large $\sigma$);
+  for other priors it is an approximation (exact as $\sigma \to 0$). It costs one forward
+  and $2 n_{obs} + 1$ backward passes per step.
 * `method="pigdm"`: the same likelihood with the isotropic covariance
   $\sigma^2/(1+\sigma^2)\, I$ of a white unit-variance prior instead of the Jacobian (one
   backward pass per step). Exact only for a white prior $\mathcal{CN}(0, \mathrm{scale}^2 I)$;
@@ -233,8 +236,8 @@ class DiffusionPrior(_Sampler):
     Parameters
     ----------
     model : Denoiser
-        Any [`Denoiser`][beamopt.score.Denoiser] (a trained
-        [`ScoreModel`][beamopt.score.ScoreModel] or an exact denoiser); its unconditional
+        Any [`Denoiser`][beamopt.score.denoiser.Denoiser] (a trained
+        [`ScoreModel`][beamopt.score.model.ScoreModel] or an exact denoiser); its unconditional
         prediction (`y=None`) is used.
     n_steps : int
         Reverse steps = network evaluations per sample, >= 1.
@@ -300,7 +303,7 @@ class ConditionalSampler(_Sampler):
     Parameters
     ----------
     model : Denoiser
-        Conditional [`Denoiser`][beamopt.score.Denoiser] (`obs_shape` not None) whose
+        Conditional [`Denoiser`][beamopt.score.denoiser.Denoiser] (`obs_shape` not None) whose
         `y=None` prediction is the unconditional one.
     guidance : float
         CFG scale $w \ge 0$ (0: prior only, 1: plain conditional sampling).
@@ -400,7 +403,18 @@ class DiffusionPosterior(_Sampler):
         Reverse steps, >= 1.
     method : {"tmpd", "pigdm"}
     sampler : {"ddpm", "ddim"}
-        Reverse step of the tmpd method.
+        Reverse step.
+    sigma_jacobian : float
+        tmpd uses the Jacobian covariance only at noise levels $\sigma \le$ `sigma_jacobian`
+        (normalised coordinates) and the isotropic one above; `math.inf` (default) keeps tmpd
+        exact for Gaussian priors.
+    sigma_guidance : float
+        No likelihood guidance above this noise level (normalised coordinates). For an exact
+        score the guidance there is $O(1/\sigma)$ and skipping it changes little; a network's
+        guidance at large $\sigma$ is $O(1)$ wrong (its Tweedie mean does not flatten as
+        $1/\sigma$ outside the training range) and the DDIM/DDPM step amplifies the error by
+        up to $\sigma_t / \sigma_s$, so learned models need a finite value (about 10; see the
+        score-models theory page). Default `math.inf`.
     batch_size : int
     device : None, "auto" or torch device
     """
@@ -410,6 +424,8 @@ class DiffusionPosterior(_Sampler):
     n_steps: int = 100
     method: str = "tmpd"
     sampler: str = "ddpm"
+    sigma_jacobian: float = math.inf
+    sigma_guidance: float = math.inf
     batch_size: int = 4096
     device: Any = None
 
@@ -424,6 +440,10 @@ class DiffusionPosterior(_Sampler):
                 f"channel_shape {tuple(self.model.channel_shape)}"
             )
         check_choice(self.method, "method", _GUIDANCE)
+        for name in ("sigma_jacobian", "sigma_guidance"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, int | float) and value > 0):
+                raise ValueError(f"{name} must be > 0 (or math.inf); got {value!r}")
         check_choice(self.sampler, "sampler", _METHODS)
         set_ = object.__setattr__
         set_(self, "n_steps", check_int(self.n_steps, "n_steps"))
@@ -449,12 +469,18 @@ class DiffusionPosterior(_Sampler):
         def fn(x, sigma):
             B = x.shape[0]
             s = sigma.reshape(-1, *[1] * (x.ndim - 1))
+            if float(sigma.min()) > self.sigma_guidance:
+                return _noise(model, x, sigma, None)
             with torch.enable_grad():
                 xg = x.detach().requires_grad_(True)
                 eps = _noise(model, xg, sigma, None)
                 Am = scale * ((xg - s * eps).reshape(B, -1) @ A.T)  # raw-unit A E[h | x]
                 rows = []
-                for k in range(m if self.method == "tmpd" else 0):
+                # The Jacobian of a network is unreliable at large sigma (it is trained on
+                # finite noise levels, and sigma^2 J amplifies its errors), so above
+                # sigma_jacobian the isotropic covariance takes over.
+                use_jac = self.method == "tmpd" and float(sigma.max()) <= self.sigma_jacobian
+                for k in range(m if use_jac else 0):
                     v = torch.zeros(B, m, dtype=torch.complex128, device=x.device)
                     v[:, k] = 1.0
                     (g1,) = torch.autograd.grad(Am, xg, v, retain_graph=True)

@@ -37,7 +37,7 @@ def tweedie_denoise(model, x, noise_std, y=None) -> np.ndarray:
     Parameters
     ----------
     model : Denoiser
-        A [`Denoiser`][beamopt.score.Denoiser] (learned or exact).
+        A [`Denoiser`][beamopt.score.denoiser.Denoiser] (learned or exact).
     x : array_like, shape (B, *channel_shape), complex
         Noisy channels $x = h + s\epsilon$ in the user's units.
     noise_std : float or array_like, shape (B,)
@@ -75,9 +75,10 @@ def posterior_mean(sampler, observation, *, n_samples: int = 1, seed=None) -> np
     $\sigma_T$ on states $x \sim \mathcal{CN}(0, \sigma_T^2 I)$ that carry no information about
     $h$ and returns the average of $\mathrm{scale}\,(x - \sigma_T \hat\epsilon)$ over
     `n_samples` such states. With the exact posterior score (an exact conditional denoiser,
-    or [`DiffusionPosterior`][beamopt.score.DiffusionPosterior] with `method="tmpd"` on a
+    or [`DiffusionPosterior`][beamopt.score.samplers.DiffusionPosterior] with `method="tmpd"` on a
     Gaussian prior) this is the exact posterior mean up to $O(1/\sigma_T)$; with a learned
-    model it is the network's MMSE estimate (the seed paper's observation that the first
+    model it is the network's MMSE estimate (the observation of "A Perception vs.
+    Distortion Perspective on Score-Based Generative Channel Estimation" that the first
     reverse step acts as a conditional-mean estimator).
 
     Parameters

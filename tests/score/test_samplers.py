@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -46,7 +48,9 @@ def test_posterior_noise_equals_the_exact_conditional_noise(exact, method):
     if method == "pigdm":  # exact only for a white unit-variance prior (scale 1.5 -> var 2.25)
         post = GaussianPosterior(2.25 * np.eye(exact.N), post.observation)
     den = GaussianDenoiser.from_posterior(post, scale=1.5)
-    guided = DiffusionPosterior(den, post.observation, method=method).noise_fn(y)
+    guided = DiffusionPosterior(
+        den, post.observation, method=method, sigma_jacobian=math.inf
+    ).noise_fn(y)
     rng = np.random.default_rng(2)
     x = torch.as_tensor(exact.crandn(rng, (5, *exact.SHAPE)) * 3)
     sigma = torch.as_tensor([0.01, 0.2, 1.0, 7.0, 300.0])
@@ -57,9 +61,9 @@ def test_posterior_noise_equals_the_exact_conditional_noise(exact, method):
 def test_diffusion_posterior_reproduces_the_gaussian_posterior(exact):
     post, y = exact.gaussian_setup()
     den = GaussianDenoiser(post.prior_cov, post.prior_mean, scale=2.0)
-    S = DiffusionPosterior(den, post.observation, n_steps=50, sampler="ddim").sample(
-        y, N_SAMPLES, seed=2
-    )
+    S = DiffusionPosterior(
+        den, post.observation, n_steps=50, sampler="ddim", sigma_jacobian=math.inf
+    ).sample(y, N_SAMPLES, seed=2)
     exact.assert_moments(S, post.mean(y), post.covariance, bias=0.05)
 
 
@@ -83,9 +87,9 @@ def test_moment_projected_posterior_finds_both_mixture_modes(exact):
     """tmpd is approximate for mixtures (p(z|x) is not Gaussian): both modes, weights +-0.15."""
     post, y = exact.mixture_setup()
     den = GaussianMixtureDenoiser(post.weights, post.means, post.covariances)
-    S = DiffusionPosterior(den, post.observation, n_steps=50, sampler="ddim").sample(
-        y, 2000, seed=5
-    )
+    S = DiffusionPosterior(
+        den, post.observation, n_steps=50, sampler="ddim", sigma_jacobian=math.inf
+    ).sample(y, 2000, seed=5)
     frac = np.bincount(exact.labels(post, S, y), minlength=2) / 2000
     w = post.posterior_weights(y)
     assert np.all(frac > 0.1) and np.all(np.abs(frac - w) < 0.15), (frac, w)
@@ -164,6 +168,8 @@ def test_bad_inputs_name_the_argument(exact):
         DiffusionPosterior(den, other)
     with pytest.raises(ValueError, match="method"):
         DiffusionPosterior(den, post.observation, method="dps")
+    with pytest.raises(ValueError, match="sigma_jacobian"):
+        DiffusionPosterior(den, post.observation, sigma_jacobian=0.0)
     with pytest.raises(ValueError, match="observation must have shape"):
         DiffusionPosterior(den, post.observation).sample(np.zeros(5), 2)
     with pytest.raises(ValueError, match="seed"):

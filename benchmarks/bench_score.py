@@ -160,12 +160,12 @@ def summary(acc_rows, speed_rows) -> str:
     learned50 = [
         r for r in acc_rows if r["sampler"] == "learned" and r["evaluations_per_sample"] <= 50
     ]
-    best = max(learned50, key=lambda r: r["se_ratio_expected_gramian"])
-    gap = 100 * (1 - best["se_ratio_expected_gramian"])
+    worst = min(learned50, key=lambda r: r["se_ratio_expected_gramian"])
+    gap = 100 * (1 - worst["se_ratio_expected_gramian"])
     verdict = "met" if gap <= 1.0 else "MISSED"
     lines.append(
-        f"goal (<= 50 evaluations, EG SE within 1 % of exact samples): {verdict} "
-        f"({gap:.2f} % below at {best['method']} {best['n_steps']})"
+        f"goal (<= 50 evaluations, EG SE within 1 % of exact samples): {verdict} at every "
+        f"such setting (worst {gap:.2f} % below, at {worst['method']} {worst['n_steps']})"
     )
     return "\n".join(lines)
 

@@ -41,9 +41,9 @@ LABELS = {
     "learned": "diffusion, learned score",
 }
 STYLES = {
-    "exact": dict(marker="o", linestyle="-"),
-    "exact_score": dict(marker="s", linestyle="--"),
-    "learned": dict(marker="^", linestyle=":"),
+    "exact": dict(marker="o", linestyle="-", color="C0"),
+    "exact_score": dict(marker="s", linestyle="--", color="C1"),
+    "learned": dict(marker="^", linestyle=":", color="C2"),
 }
 
 
@@ -221,7 +221,7 @@ def plot(rows, axes):
     for name in SAMPLERS[1:]:
         for key, precoder, fill in (
             ("se_expected_gramian", "expected Gramian", "full"),
-            ("se_manifold", "manifold", "none"),
+            ("se_manifold", "manifold (hollow)", "none"),
         ):
             loss = [100 * (1 - by[name, s][key] / by["exact", s][key]) for s in snrs]
             style = dict(STYLES[name], fillstyle=fill)

@@ -26,7 +26,16 @@ import torch
 
 from .._validation import as_array, check_int, check_positive
 from .denoiser import check_denoiser
-from .samplers import _cn, _device, _noise, _Sampler, abar_grid, torch_generator
+from .samplers import (
+    ConditionalSampler,
+    DiffusionPosterior,
+    _cn,
+    _device,
+    _noise,
+    _Sampler,
+    abar_grid,
+    torch_generator,
+)
 
 __all__ = ["tweedie_denoise", "posterior_mean"]
 
@@ -101,10 +110,10 @@ def posterior_mean(sampler, observation, *, n_samples: int = 1, seed=None) -> np
         )
     n_samples = check_int(n_samples, "n_samples")
     dev = _device(sampler.model, sampler.device)
-    if hasattr(sampler, "observation") and not isinstance(sampler.observation, type(None)):
-        fn = sampler.noise_fn(observation, dev)  # DiffusionPosterior
-    elif getattr(sampler.model, "obs_shape", None) is not None and hasattr(sampler, "guidance"):
-        fn = sampler.noise_fn(observation, n_samples, dev)  # ConditionalSampler
+    if isinstance(sampler, DiffusionPosterior):
+        fn = sampler.noise_fn(observation, dev)
+    elif isinstance(sampler, ConditionalSampler):
+        fn = sampler.noise_fn(observation, n_samples, dev)
     else:
         fn = sampler.noise_fn()
     a_T = float(abar_grid(1)[0])

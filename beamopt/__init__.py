@@ -1,10 +1,11 @@
 """beamopt: optimization-focused beamforming solvers for integrated sensing and communication.
 
 The public API is flat: everything a user needs is importable from `beamopt`. The code
-lives in one subpackage per family (`beamopt.bistatic`, `beamopt.posterior`,
-`beamopt.precoding`) on a shared foundation (steering vectors, units, result types,
-errors). Heavy dependencies (cvxpy, pymanopt, torch, matplotlib) are imported only by the
-functions that need them, so `import beamopt` stays fast.
+lives in one subpackage per family (`bistatic`, `posterior`, `precoding`, `score`,
+`beampattern`) on a shared foundation (steering vectors, units, result types, errors).
+Heavy dependencies (cvxpy, pymanopt, torch, matplotlib) are imported only by the functions
+that need them, so `import beamopt` stays fast; the names that need torch (score models,
+end-to-end learning) are loaded on first access.
 """
 
 from __future__ import annotations
@@ -86,4 +87,73 @@ from .precoding import manifold_precoder as manifold_precoder
 from .precoding import manifold_problem as manifold_problem
 from .precoding import spectral_efficiency as spectral_efficiency
 
+# --- beampattern synthesis, ISAC beam mixing, detection and metrics
+from .beampattern import CovarianceMatchResult as CovarianceMatchResult
+from .beampattern import IsacTradeoff as IsacTradeoff
+from .beampattern import SensingReceiver as SensingReceiver
+from .beampattern import angle_grid as angle_grid
+from .beampattern import covariance_beampattern as covariance_beampattern
+from .beampattern import desired_pattern as desired_pattern
+from .beampattern import detection_threshold as detection_threshold
+from .beampattern import dictionary_correlation as dictionary_correlation
+from .beampattern import ideal_positions as ideal_positions
+from .beampattern import impaired_positions as impaired_positions
+from .beampattern import isac_tradeoff as isac_tradeoff
+from .beampattern import ls_beam as ls_beam
+from .beampattern import match_covariance_pattern as match_covariance_pattern
+from .beampattern import mix_beams as mix_beams
+from .beampattern import qam_constellation as qam_constellation
+from .beampattern import qam_detect as qam_detect
+from .beampattern import random_sectors as random_sectors
+from .beampattern import sector_beam as sector_beam
+from .beampattern import steering_matrix as steering_matrix
+
+# --- learned score models (torch): training, denoisers, diffusion samplers; loaded lazily
+_LAZY_SCORE = (
+    "ScoreConfig",
+    "ScoreModel",
+    "train_score_model",
+    "ChannelEstimator",
+    "train_estimator",
+    "Denoiser",
+    "GaussianDenoiser",
+    "GaussianMixtureDenoiser",
+    "DiffusionPrior",
+    "DiffusionPosterior",
+    "ConditionalSampler",
+    "tweedie_denoise",
+    "posterior_mean",
+)
+
+# --- model-driven and neural end-to-end ISAC learning (torch); loaded lazily
+_LAZY_BEAMPATTERN = (
+    "ModelDrivenISAC",
+    "LearnedDictionary",
+    "train_model_driven",
+    "NeuralISAC",
+    "NeuralISACResult",
+    "train_neural_isac",
+    "neural_isac_tradeoff",
+)
+
+_LAZY = {
+    **{name: "score" for name in _LAZY_SCORE},
+    **{name: "beampattern" for name in _LAZY_BEAMPATTERN},
+}
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    family = _LAZY.get(name)
+    if family is None:
+        raise AttributeError(f"module 'beamopt' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{family}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -117,7 +117,7 @@ def mixture_prior(n_subcarriers, n_rx, n_tx, n_positions, n_phases, k_factor, rn
 def _per_subcarrier_se(H, F, snr):
     """SE of precoders F (n_trials, n_sc, n_tx, n_s) on channels H (n_trials, n_sc, n_rx, n_tx)."""
     n_trials, n_sc = H.shape[:2]
-    flat_H = H.reshape(n_trials * n_sc, 1, *H.shape[2:])
+    flat_H = H.reshape(1, n_trials * n_sc, *H.shape[2:])  # one "sample" per (trial, sc)
     flat_F = F.reshape(n_trials * n_sc, *F.shape[2:])
     se = beamopt.spectral_efficiency(flat_H, flat_F, snr).reshape(n_trials, n_sc)
     return se.mean(axis=1)
@@ -143,9 +143,9 @@ def evaluate_point(prior, observation, H_true, n_streams, snr, rng, progress=Non
     for name in ("manifold", *(f"eg_{n}" for n in EG_SAMPLES)):
         F[name] = np.empty((n_trials, n_sc, n_tx, n_streams), complex)
     for t in range(n_trials):
-        draws = np.moveaxis(post.sample(Y[t], max(EG_SAMPLES), seed=rng), 0, 1)
+        draws = post.sample(Y[t], max(EG_SAMPLES), seed=rng)  # (n_samples, n_sc, n_rx, n_tx)
         for n in EG_SAMPLES:
-            F[f"eg_{n}"][t] = beamopt.expected_gramian_precoder(draws[:, :n], n_streams).F
+            F[f"eg_{n}"][t] = beamopt.expected_gramian_precoder(draws[:n], n_streams).F
         F["manifold"][t] = beamopt.manifold_precoder(draws, n_streams, snr).F
         if progress is not None:
             progress.update(1)

@@ -16,6 +16,7 @@ EXAMPLES = {
         "e2e_calibration.csv",
         "e2e_calibration.png",
     ],
+    "examples/learned_posterior.py": ["learned_posterior.csv", "learned_posterior.png"],
 }
 
 

@@ -31,3 +31,27 @@ def test_sdp_loads_cvxpy_on_first_use():
         "beamopt.minimize_crb(beamopt.BistaticScenario.default(n_tx=4, n_rx=4), 1.0, method='sdp')"
     )
     assert "cvxpy" in _loaded_after(code)
+
+
+def test_torch_names_load_on_first_access_and_match_their_families():
+    code = (
+        "import beamopt, beamopt.score, beamopt.beampattern\n"
+        "for name, family in beamopt._LAZY.items():\n"
+        "    sub = getattr(beamopt, family)\n"
+        "    assert getattr(beamopt, name) is getattr(sub, name), name\n"
+        "    assert name in dir(beamopt), name"
+    )
+    assert "torch" in _loaded_after(code)
+
+
+def test_unknown_name_is_an_attribute_error():
+    code = (
+        "import beamopt\n"
+        "try:\n"
+        "    beamopt.no_such_name\n"
+        "except AttributeError as exc:\n"
+        "    assert 'no_such_name' in str(exc)\n"
+        "else:\n"
+        "    raise SystemExit(1)"
+    )
+    assert _loaded_after(code) == set()

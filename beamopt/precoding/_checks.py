@@ -13,14 +13,36 @@ ORTHONORMAL_ATOL = 1e-6
 
 
 def channel_samples(H, name: str = "H") -> np.ndarray:
-    """Validate samples, shape (n_samples, n_rx, n_tx) or (n_sc, n_samples, n_rx, n_tx)."""
+    """Validate samples, shape (n_samples, n_rx, n_tx) or (n_samples, n_sc, n_rx, n_tx).
+
+    Samples come first, exactly as a [`beamopt.PosteriorSampler`][] returns them.
+    """
     H = as_array(H, name, dtype=complex)
     if H.ndim not in (3, 4) or H.size == 0:
         raise ValueError(
             f"{name} must have shape (n_samples, n_rx, n_tx) or "
-            f"(n_subcarriers, n_samples, n_rx, n_tx) with no empty axis; got {H.shape}"
+            f"(n_samples, n_subcarriers, n_rx, n_tx) with no empty axis; got {H.shape}"
         )
     return H
+
+
+def check_subcarrier_precoder(F: np.ndarray, H: np.ndarray, name: str = "F") -> None:
+    """A per-subcarrier `F` (n_sc, n_tx, n_s) needs `H` of shape (n_samples, n_sc, ...).
+
+    The old subcarrier-first sample order is refused with the transpose that fixes it.
+    """
+    if H.ndim == 4 and F.shape[0] == H.shape[1]:
+        return
+    if H.ndim == 4 and F.shape[0] == H.shape[0]:
+        raise ValueError(
+            f"a per-subcarrier {name} of shape {F.shape} needs H of shape (n_samples, "
+            f"{F.shape[0]}, n_rx, n_tx) (samples first); got {H.shape}, which looks like the old "
+            "(n_subcarriers, n_samples, n_rx, n_tx) order: pass np.swapaxes(H, 0, 1)"
+        )
+    raise ValueError(
+        f"a per-subcarrier {name} of shape {F.shape} needs H of shape "
+        f"(n_samples, {F.shape[0]}, n_rx, n_tx); got {H.shape}"
+    )
 
 
 def check_precoder(F, n_tx: int, name: str = "F") -> np.ndarray:

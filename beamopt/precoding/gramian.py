@@ -24,8 +24,9 @@ $\mathbb{E}[\mathrm{SE}] \le \log_2\det(I + \frac{\rho}{n_s} F^H \hat G F)$
 expected SE. With one sample it is the SVD precoder of that sample; applied to
 the CME it is the plug-in [`cme_precoder`][beamopt.cme_precoder].
 
-Channels may carry a leading subcarrier axis; every subcarrier gets its own
-precoder and objectives are averaged over subcarriers.
+Samples come first, as a sampler returns them: `(n_samples, n_rx, n_tx)` or
+`(n_samples, n_subcarriers, n_rx, n_tx)`; with a subcarrier axis every
+subcarrier gets its own precoder and objectives are averaged over subcarriers.
 
 References
 ----------
@@ -57,8 +58,8 @@ def expected_gramian(H) -> np.ndarray:
 
     Parameters
     ----------
-    H : array_like, shape (n_samples, n_rx, n_tx) or (n_subcarriers, n_samples, n_rx, n_tx), complex
-        Channel samples (torch tensors accepted).
+    H : array_like, shape (n_samples, n_rx, n_tx) or (n_samples, n_subcarriers, n_rx, n_tx), complex
+        Channel samples, samples first (torch tensors accepted).
 
     Returns
     -------
@@ -69,7 +70,7 @@ def expected_gramian(H) -> np.ndarray:
 
 
 def _mean_gramian(H: np.ndarray) -> np.ndarray:
-    return np.einsum("...sij,...sik->...jk", H.conj(), H) / H.shape[-3]
+    return np.einsum("s...ij,s...ik->...jk", H.conj(), H) / H.shape[0]
 
 
 def _dominant(G: np.ndarray, n_streams: int, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -145,10 +146,9 @@ def expected_gramian_precoder(H, n_streams: int) -> PrecoderResult:
 
     Parameters
     ----------
-    H : array_like, shape (n_samples, n_rx, n_tx) or (n_subcarriers, n_samples, n_rx, n_tx), complex
-        Posterior channel samples. A sampler's output of shape
-        `(n_samples, n_subcarriers, n_rx, n_tx)` needs
-        `np.moveaxis(samples, 0, 1)` first.
+    H : array_like, shape (n_samples, n_rx, n_tx) or (n_samples, n_subcarriers, n_rx, n_tx), complex
+        Posterior channel samples, samples first: a sampler's output goes in
+        unchanged.
     n_streams : int
         Streams $n_s$, `1 <= n_streams <= rank(G_hat)` (at most
         `min(n_tx, n_samples * n_rx)`).
@@ -181,7 +181,7 @@ def expected_gramian_precoder(H, n_streams: int) -> PrecoderResult:
     n_streams = check_streams(n_streams, G.shape[-1])
     F, lam = _dominant(G, n_streams, "the expected Gramian")
     objective = np.mean(np.sum(lam[..., :n_streams], axis=-1))
-    n_samples = H.shape[-3]
+    n_samples = H.shape[0]
     return _result(F, objective, "expected_gramian", start, eigenvalues=lam, n_samples=n_samples)
 
 

@@ -63,7 +63,9 @@ class ExpectedSpectralEfficiency:
     Parameters
     ----------
     H : ndarray, shape (n_subcarriers, n_samples, n_rx, n_tx), complex
-        Channel samples (a single subcarrier has `n_subcarriers = 1`).
+        Channel samples in this class's internal subcarrier-major layout (a single
+        subcarrier has `n_subcarriers = 1`); the public functions take samples first
+        and transpose.
     n_streams : int
     snr : float
         Transmit SNR $\rho$ (linear).
@@ -114,8 +116,9 @@ class ExpectedSpectralEfficiency:
 
 
 def _as_subcarrier_samples(H) -> np.ndarray:
+    """Samples-first input -> the internal (n_subcarriers, n_samples, n_rx, n_tx) layout."""
     H = channel_samples(H)
-    return H if H.ndim == 4 else H[None]
+    return np.swapaxes(H, 0, 1) if H.ndim == 4 else H[None]
 
 
 def manifold_problem(H, n_streams: int, snr, *, backend: str = "numpy"):
@@ -123,8 +126,8 @@ def manifold_problem(H, n_streams: int, snr, *, backend: str = "numpy"):
 
     Parameters
     ----------
-    H : array_like, shape (n_samples, n_rx, n_tx) or (n_subcarriers, n_samples, n_rx, n_tx), complex
-        Posterior channel samples.
+    H : array_like, shape (n_samples, n_rx, n_tx) or (n_samples, n_subcarriers, n_rx, n_tx), complex
+        Posterior channel samples, samples first.
     n_streams : int
         Streams, `1 <= n_streams <= n_tx`.
     snr : float
@@ -232,8 +235,8 @@ def manifold_precoder(
 
     Parameters
     ----------
-    H : array_like, shape (n_samples, n_rx, n_tx) or (n_subcarriers, n_samples, n_rx, n_tx), complex
-        Posterior channel samples (torch tensors accepted).
+    H : array_like, shape (n_samples, n_rx, n_tx) or (n_samples, n_subcarriers, n_rx, n_tx), complex
+        Posterior channel samples, samples first (torch tensors accepted).
     n_streams : int
         Streams $n_s$, `1 <= n_streams <= rank` of the expected Gramian
         (checked by the warm start).
@@ -277,7 +280,7 @@ def manifold_precoder(
     start = time.perf_counter()
     H = channel_samples(H)
     squeeze = H.ndim == 3
-    H4 = H[None] if squeeze else H
+    H4 = _as_subcarrier_samples(H)
     n_sc, _, _, n_tx = H4.shape
     n_streams = check_streams(n_streams, n_tx)
     if optimizer not in _OPTIMIZERS:
@@ -287,7 +290,7 @@ def manifold_precoder(
     max_iterations = check_int(max_iterations, "max_iterations")
     min_gradient_norm = check_positive(min_gradient_norm, "min_gradient_norm")
     if initial_point is None:
-        F0 = expected_gramian_precoder(H4, n_streams).F
+        F0 = expected_gramian_precoder(H, n_streams).F
     else:
         F0 = check_precoder(initial_point, n_tx, "initial_point")
         if F0.shape[-1] != n_streams or F0.size != n_sc * n_tx * n_streams:
@@ -295,7 +298,7 @@ def manifold_precoder(
                 f"initial_point must have shape {(n_sc, n_tx, n_streams)[squeeze:]}; got {F0.shape}"
             )
     point_shape = (n_tx, n_streams) if n_sc == 1 else (n_sc, n_tx, n_streams)
-    problem = _RecordingProblem(manifold_problem(H4, n_streams, snr, backend=backend))
+    problem = _RecordingProblem(manifold_problem(H, n_streams, snr, backend=backend))
     cls = {
         "trust_regions": pymanopt.optimizers.TrustRegions,
         "conjugate_gradient": pymanopt.optimizers.ConjugateGradient,

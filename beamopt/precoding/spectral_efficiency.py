@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_positive
-from ._checks import channel_samples, check_precoder
+from ._checks import channel_samples, check_precoder, check_subcarrier_precoder
 
 __all__ = ["spectral_efficiency"]
 
@@ -22,8 +22,8 @@ def spectral_efficiency(H, F, snr) -> np.ndarray:
 
     Parameters
     ----------
-    H : array_like, shape (n_samples, n_rx, n_tx) or (n_subcarriers, n_samples, n_rx, n_tx), complex
-        Channels (true channels or posterior samples).
+    H : array_like, shape (n_samples, n_rx, n_tx) or (n_samples, n_subcarriers, n_rx, n_tx), complex
+        Channels (true channels or posterior samples), samples first.
     F : array_like, shape (n_tx, n_streams) or (n_subcarriers, n_tx, n_streams), complex
         Precoder(s) with orthonormal columns; a 2-D `F` is used on every
         subcarrier.
@@ -33,7 +33,7 @@ def spectral_efficiency(H, F, snr) -> np.ndarray:
 
     Returns
     -------
-    ndarray, shape (n_samples,) or (n_subcarriers, n_samples), float
+    ndarray, shape (n_samples,) or (n_samples, n_subcarriers), float
 
     Raises
     ------
@@ -43,12 +43,7 @@ def spectral_efficiency(H, F, snr) -> np.ndarray:
     H = channel_samples(H)
     F = check_precoder(F, H.shape[-1])
     if F.ndim == 3:
-        if H.ndim != 4 or F.shape[0] != H.shape[0]:
-            raise ValueError(
-                f"a per-subcarrier F of shape {F.shape} needs H of shape "
-                f"({F.shape[0]}, n_samples, n_rx, n_tx); got {H.shape}"
-            )
-        F = F[:, None]
+        check_subcarrier_precoder(F, H)
     snr = check_positive(snr, "snr")
     n_streams = F.shape[-1]
     X = H @ F

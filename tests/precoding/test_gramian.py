@@ -34,7 +34,7 @@ def test_expected_gramian_is_the_sample_mean_of_gramians():
     ref = sum(h.conj().T @ h for h in H) / 5
     np.testing.assert_allclose(beamopt.expected_gramian(H), ref, atol=1e-14)
     H4 = _crandn(rng, (2, 5, 3, 4))
-    G4 = beamopt.expected_gramian(H4)
+    G4 = beamopt.expected_gramian(np.swapaxes(H4, 0, 1))  # samples first
     for k in range(2):
         np.testing.assert_allclose(G4[k], beamopt.expected_gramian(H4[k]), atol=1e-14)
 
@@ -74,7 +74,7 @@ def test_perfect_csi_svd_precoder_maximises_spectral_efficiency():
     se = beamopt.spectral_efficiency(H[None], F, 10.0)[0]
     # 500 random precoders on the same channel, laid out as 500 "subcarriers".
     others = beamopt.spectral_efficiency(
-        np.broadcast_to(H, (500, 1, 2, 4)), _random_stiefel(rng, 500, 4, 2), 10.0
+        np.broadcast_to(H, (1, 500, 2, 4)), _random_stiefel(rng, 500, 4, 2), 10.0
     )
     assert np.all(others.reshape(-1) <= se + 1e-12)
 
@@ -84,20 +84,20 @@ def test_spectral_efficiency_matches_receive_side_determinant():
     H = _crandn(rng, (3, 7, 2, 4))  # (n_subcarriers, n_samples, n_rx, n_tx)
     F = _random_stiefel(rng, 3, 4, 3)
     snr = 5.0
-    se = beamopt.spectral_efficiency(H, F, snr)
+    se = beamopt.spectral_efficiency(np.swapaxes(H, 0, 1), F, snr).T
     assert se.shape == (3, 7)
     for k in range(3):
         for s in range(7):
             M = np.eye(2) + snr / 3 * H[k, s] @ F[k] @ F[k].conj().T @ H[k, s].conj().T
             assert se[k, s] == pytest.approx(np.log2(np.linalg.det(M).real), rel=1e-12)
-    shared = beamopt.spectral_efficiency(H, F[0], snr)
+    shared = beamopt.spectral_efficiency(np.swapaxes(H, 0, 1), F[0], snr).T
     np.testing.assert_allclose(shared[1], beamopt.spectral_efficiency(H[1], F[0], snr))
 
 
 def test_per_subcarrier_precoders_equal_independent_runs():
     rng = np.random.default_rng(5)
     H = _crandn(rng, (3, 8, 2, 4))
-    res = beamopt.expected_gramian_precoder(H, 2)
+    res = beamopt.expected_gramian_precoder(np.swapaxes(H, 0, 1), 2)
     assert res.F.shape == (3, 4, 2)
     objectives = []
     for k in range(3):
@@ -187,3 +187,13 @@ def test_bad_shapes_and_values_raise():
         beamopt.gramian_precoder(np.triu(np.ones((3, 3))), 1)
     with pytest.raises(ValueError, match="G must have shape"):
         beamopt.gramian_precoder(np.ones((3, 2)), 1)
+
+
+def test_old_subcarrier_first_order_is_refused_with_the_fix():
+    rng = np.random.default_rng(9)
+    H = _crandn(rng, (16, 3, 2, 4))  # (n_samples, n_sc, n_rx, n_tx), as samplers return
+    F = beamopt.expected_gramian_precoder(H, 2).F
+    assert F.shape == (3, 4, 2)
+    assert beamopt.spectral_efficiency(H, F, 1.0).shape == (16, 3)
+    with pytest.raises(ValueError, match=r"np\.swapaxes\(H, 0, 1\)"):
+        beamopt.spectral_efficiency(np.swapaxes(H, 0, 1), F, 1.0)

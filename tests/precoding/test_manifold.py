@@ -82,6 +82,7 @@ def test_matches_random_restart_optimum_in_c3():
 def test_riemannian_gradient_matches_finite_differences(backend, shape):
     rng = np.random.default_rng(6)
     H = _samples(7, shape)
+    H = np.swapaxes(H, 0, 1) if len(shape) == 4 else H  # samples first
     problem = beamopt.manifold_problem(H, 2, 6.0, backend=backend)
     M = problem.manifold
     point_shape = (4, 2) if len(shape) == 3 else (shape[0], 4, 2)
@@ -112,7 +113,7 @@ def test_euclidean_gradient_and_hessian_match_finite_differences():
 def test_torch_backend_agrees_with_analytic_derivatives():
     pytest.importorskip("torch")
     rng = np.random.default_rng(10)
-    H = _samples(11, (2, 4, 2, 4))
+    H = np.swapaxes(_samples(11, (2, 4, 2, 4)), 0, 1)  # samples first
     numpy_problem = beamopt.manifold_problem(H, 2, 5.0)
     torch_problem = beamopt.manifold_problem(H, 2, 5.0, backend="torch")
     F = np.linalg.qr(_crandn(rng, (2, 4, 2)))[0]
@@ -133,11 +134,11 @@ def test_torch_backend_agrees_with_analytic_derivatives():
 
 def test_subcarriers_are_optimised_independently():
     H = _samples(12, (3, 10, 2, 4), spread=1.5)
-    joint = beamopt.manifold_precoder(H, 2, 10.0, min_gradient_norm=1e-9)
+    joint = beamopt.manifold_precoder(np.swapaxes(H, 0, 1), 2, 10.0, min_gradient_norm=1e-9)
     assert joint.F.shape == (3, 4, 2)
     single = [beamopt.manifold_precoder(H[k], 2, 10.0, min_gradient_norm=1e-9) for k in range(3)]
     assert joint.objective == pytest.approx(np.mean([s.objective for s in single]), abs=1e-8)
-    per_sc = beamopt.spectral_efficiency(H, joint.F, 10.0).mean(axis=1)
+    per_sc = beamopt.spectral_efficiency(np.swapaxes(H, 0, 1), joint.F, 10.0).T.mean(axis=1)
     np.testing.assert_allclose(per_sc, [s.objective for s in single], atol=1e-7)
 
 

@@ -1,0 +1,61 @@
+r"""Learned score models (torch): networks, training, and diffusion samplers for channel arrays.
+
+A score model learns the noise-prediction $\hat\epsilon(x, \sigma, y)$ of a noisy channel
+$x = z + \sigma \epsilon$ in normalised coordinates $z = h / \mathrm{scale}$; Tweedie's formula
+turns it into the posterior mean $E[z \mid x] = x - \sigma \hat\epsilon$ and the score
+$\nabla_x \log p_\sigma(x) = -\hat\epsilon / \sigma$. The samplers here turn such a model
+(or an exact denoiser) into a [`beamopt.PosteriorSampler`][] that feeds the Bayesian precoders.
+
+torch is imported lazily: `import beamopt.score` is cheap, and the first access to a name
+that needs torch imports it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> submodule that defines it (imported on first access)
+_LAZY: dict[str, str] = {
+    # --- score-models: networks, schedules, models, training, estimator
+    "MLPDenoiserNet": "networks",
+    "TransformerDenoiserNet": "networks",
+    "build_network": "networks",
+    "cosine_abar": "schedule",
+    "sigma_from_abar": "schedule",
+    "abar_from_sigma": "schedule",
+    "cosine_sigma": "schedule",
+    "cosine_time": "schedule",
+    "ddpm_abar": "schedule",
+    "ve_sigmas": "schedule",
+    "ScoreModel": "model",
+    "ScoreConfig": "training",
+    "train_score_model": "training",
+    "ChannelEstimator": "estimator",
+    "train_estimator": "estimator",
+    # --- score-samplers: denoiser protocol, exact denoisers, samplers, Tweedie
+    # (S2 adds its names below this line)
+    "Denoiser": "denoiser",
+    "GaussianDenoiser": "denoiser",
+    "GaussianMixtureDenoiser": "denoiser",
+    "DiffusionPrior": "samplers",
+    "DiffusionPosterior": "samplers",
+    "ConditionalSampler": "samplers",
+    "tweedie_denoise": "tweedie",
+    "posterior_mean": "tweedie",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,101 @@
+"""Checkpoints of learned models: one torch file, written atomically, refused on mismatch.
+
+A checkpoint holds everything needed to rebuild the model (config, shapes, data scaling,
+EMA weights, package version) and, for a training checkpoint, everything needed to resume
+bit for bit (raw weights, optimizer state, iteration, seed and generator state).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+
+from .._io import write_atomic
+
+__all__ = ["payload", "save", "load", "check_compatible", "FORMAT"]
+
+FORMAT = "beamopt.score.checkpoint/1"
+
+# config fields that may change between a run and its resumption
+RESUMABLE_FIELDS = frozenset({"n_iterations", "checkpoint_every", "device"})
+
+
+def payload(
+    *, kind, config, channel_shape, obs_shape, scale, obs_scale, weights, training=None
+) -> dict:
+    from .. import __version__
+
+    return {
+        "format": FORMAT,
+        "kind": kind,
+        "version": __version__,
+        "config": dict(config),
+        "channel_shape": list(channel_shape),
+        "obs_shape": None if obs_shape is None else list(obs_shape),
+        "scale": float(scale),
+        "obs_scale": None if obs_scale is None else float(obs_scale),
+        "weights": {k: v.detach().cpu() for k, v in weights.items()},
+        "training": training,
+    }
+
+
+def save(path, data: dict) -> Path:
+    buf = io.BytesIO()
+    torch.save(data, buf)
+    return write_atomic(path, buf.getvalue())
+
+
+def load(path, *, kind: str) -> dict:
+    """Read and sanity-check a checkpoint of the given kind ("score" or "estimator")."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(
+            f"checkpoint {str(path)!r} is not a readable beamopt checkpoint: {exc}"
+        ) from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(f"checkpoint {str(path)!r} is not a {FORMAT} file")
+    if data["kind"] != kind:
+        raise ValueError(
+            f"checkpoint {str(path)!r} holds a {data['kind']!r} model, not a {kind!r} model"
+        )
+    data["channel_shape"] = tuple(data["channel_shape"])
+    if data["obs_shape"] is not None:
+        data["obs_shape"] = tuple(data["obs_shape"])
+    return data
+
+
+def check_compatible(
+    data: dict, path, *, config: dict, channel_shape, obs_shape, seed: int
+) -> None:
+    """Refuse to resume from a checkpoint written for another config, data shape or seed."""
+    problems = []
+    old = {k: v for k, v in data["config"].items() if k not in RESUMABLE_FIELDS}
+    new = {k: v for k, v in config.items() if k not in RESUMABLE_FIELDS}
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            problems.append(
+                f"config.{key}: checkpoint {old.get(key)!r}, requested {new.get(key)!r}"
+            )
+    if tuple(data["channel_shape"]) != tuple(channel_shape):
+        problems.append(
+            f"channel_shape: checkpoint {tuple(data['channel_shape'])}, data {tuple(channel_shape)}"
+        )
+    want_obs = None if obs_shape is None else tuple(obs_shape)
+    if data["obs_shape"] != want_obs:
+        problems.append(f"obs_shape: checkpoint {data['obs_shape']}, data {want_obs}")
+    training = data.get("training")
+    if training is None:
+        problems.append("it holds no training state (a saved model, not a training checkpoint)")
+    elif training["seed"] != seed:
+        problems.append(f"seed: checkpoint {training['seed']}, requested {seed}")
+    if problems:
+        raise ValueError(
+            f"checkpoint {str(path)!r} does not match this training run; delete it or pass "
+            "another checkpoint path. Differences: " + "; ".join(problems)
+        )

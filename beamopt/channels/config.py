@@ -158,7 +158,7 @@ class ChannelConfig:
 
         A selection of the sounded `(n_rx, n_tx)` blocks of the history (pilot matrix $P = I$),
         ordered like `H_hist[mask]`; reshape to
-        [`obs_shape`][beamopt.channels.ChannelConfig.obs_shape].
+        [`obs_shape`][beamopt.channels.config.ChannelConfig.obs_shape].
         """
         return LinearObservation.from_mask(self.srs_mask(), self.history_shape, self.noise_var)
 

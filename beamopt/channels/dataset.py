@@ -10,7 +10,7 @@ n^{(i)} \sim \mathcal{CN}(0, \sigma^2 I),
 $$
 
 reshaped to one token per sounded (instant, subcarrier) slot. Batch $b$ is drawn with the
-seed `(seed, b)` (sionna for the channels, numpy for the noise), so a set is reproducible and
+seed `[seed, b]` (sionna for the channels, numpy for the noise), so a set is reproducible and
 independent of how it is cached.
 """
 
@@ -42,7 +42,7 @@ class ChannelDataset:
     ----------
     config : ChannelConfig
     seed, batch_size : int
-        As given to [`build_dataset`][beamopt.channels.build_dataset].
+        As given to [`build_dataset`][beamopt.channels.dataset.build_dataset].
     history : ndarray, complex64, shape (n, n_srs, n_subcarriers, n_rx, n_tx)
     target : ndarray, complex64, shape (n, n_subcarriers, n_rx, n_tx)
     observations : ndarray, complex64, shape (n, n_pilot_slots, n_rx * n_tx)
@@ -84,7 +84,7 @@ class ChannelDataset:
     def load(
         cls, path, *, config: ChannelConfig, n_samples: int, seed: int, batch_size: int = 256
     ) -> ChannelDataset:
-        """Read a cache written by [`save`][beamopt.channels.ChannelDataset.save].
+        """Read a cache written by [`save`][beamopt.channels.dataset.ChannelDataset.save].
 
         Raises
         ------
@@ -140,9 +140,9 @@ def build_dataset(
     n_samples : int
         Samples, >= 1.
     seed : int
-        >= 0; batch $b$ uses the seed sequence `(seed, b)`, so equal seeds give equal sets.
+        >= 0; batch $b$ uses the seed sequence `[seed, b]`, so equal seeds give equal sets.
     batch_size : int
-        Samples per sionna call, >= 1. Batch $b$ is seeded by `(seed, b)`, so the split is
+        Samples per sionna call, >= 1. Batch $b$ is seeded by `[seed, b]`, so the split is
         part of the drawing: it is stored with the cache and checked like the seed.
     cache : path, optional
         `.npz` file: loaded if it exists (and generated with this config, size and seed,

@@ -89,7 +89,7 @@ def train_e2e_precoder(
     width: int = 256,
     seed: int = 0,
 ) -> E2EPrecoder:
-    r"""Train [`E2EPrecoder`][beamopt.channels.E2EPrecoder] on (observation, true channel) pairs.
+    r"""Train [`E2EPrecoder`][beamopt.channels.e2e.E2EPrecoder] on (observation, channel) pairs.
 
     Parameters
     ----------

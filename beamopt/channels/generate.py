@@ -2,7 +2,7 @@ r"""Frequency-domain 3GPP channels at the SRS and prediction instants (sionna, l
 
 For every sample sionna draws one channel impulse response $\{(a_m(t), \tau_m)\}$ (a UMa drop
 with random position and direction of travel, or a CDL realisation) and evaluates it on the
-common time grid of [`ChannelConfig.time_grid`][beamopt.channels.ChannelConfig.time_grid];
+common time grid of [`ChannelConfig.time_grid`][beamopt.channels.config.ChannelConfig.time_grid];
 the path gains rotate with their Doppler shifts $a_m(t) = a_m(0)\, e^{j 2\pi \nu_m t}$, which
 is the ageing. The frequency response on subcarrier $f_n$ is
 

@@ -11,10 +11,13 @@ conditional diffusion model (cosine schedule, CFG null token); plus the end-to-e
 Writes ``score_precoding_table2.csv`` (NMSE / GCS: SRS baseline, SL, one DM sample,
 deterministic DM), ``score_precoding_se.csv`` + ``.png`` (SE vs DL SNR: perfect CSI, E2E, SRS,
 SL (CME plug-in), one DM sample, expected Gramian over 16 / 64 DM samples, manifold precoder
-on the 16 samples) and ``score_precoding_cfg.csv`` + ``.png`` (SE vs CFG scale, ensemble vs
-deterministic DM). Run ``python examples/score_precoding.py --out out`` (about ten minutes on
-two cores); ``--scale 4`` multiplies the data, iterations and test set; ``--quick`` is a
-smoke run.
+on the 16 samples), ``score_precoding_cfg.csv`` + ``.png`` (SE vs CFG scale, ensemble vs
+deterministic DM) and ``score_precoding_trajectory.csv`` + ``.png`` (NMSE / GCS of the reverse
+state and of its jump-to-clean estimate along the trajectory, stochastic vs deterministic, high
+mobility). Run ``python examples/score_precoding.py --out out`` (about ten minutes on two
+cores); ``--scale 4`` multiplies the data, iterations and test set; ``--quick`` is a smoke run.
+Data sets, trained models and the E2E precoder are cached under ``<out>/cache/``, so a second
+run (e.g. after a crash, or to redo the figures) reuses them instead of retraining.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 
+from beamopt._io import write_atomic
 from beamopt.channels import ChannelConfig, build_dataset, srs_baseline, train_e2e_precoder
 from beamopt.precoding import (
     cme_precoder,
@@ -39,6 +44,7 @@ REGIMES = {"low": 1.0, "high": 3.0}  # user speed, km/h (3.5 GHz carrier)
 N_STREAMS = 2
 SNRS_DB = (-10.0, -5.0, 0.0, 5.0, 10.0, 15.0, 20.0)
 GUIDANCE = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+TRAJECTORY_REGIME = "high"
 
 
 def nmse(est, H):
@@ -59,6 +65,62 @@ def mean_se(H, Fs, snr):
     return float(np.mean([spectral_efficiency(h[None], F, snr).mean() for h, F in zip(H, Fs)]))
 
 
+def e2e_precoder(train, path, **kwargs):
+    """Train the E2E precoder, or load it from `path` if it was trained with the same settings."""
+    import torch
+
+    from beamopt.channels import E2EPrecoder
+
+    meta = {
+        **kwargs,
+        "obs_shape": list(train.observations.shape),
+        "target_shape": list(train.target.shape),
+    }
+    if path.exists():
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        if json.loads(saved["meta"]) == meta:
+            Ht = train.target
+            model = E2EPrecoder(
+                train.observations.shape[1:], Ht.shape[1], Ht.shape[-1], kwargs["n_streams"]
+            )
+            model.load_state_dict(saved["weights"])
+            model.obs_scale = saved["obs_scale"]
+            return model.eval().requires_grad_(False)
+    model = train_e2e_precoder(train.observations, train.target, **kwargs)
+    buf = io.BytesIO()
+    torch.save(
+        {"meta": json.dumps(meta), "weights": model.state_dict(), "obs_scale": model.obs_scale},
+        buf,
+    )
+    write_atomic(path, buf.getvalue())
+    return model
+
+
+def trajectory(name, dm, H, Y, sizes, args):
+    """NMSE / GCS of the reverse state x_t and of its jump-to-clean estimate, per step."""
+    from beamopt.score import ConditionalSampler
+
+    n_obs, n_draws = min(8, len(Y)), 4
+    rows = []
+    for label, det in (("stochastic", False), ("deterministic", True)):
+        sampler = ConditionalSampler(dm, guidance=1.0, n_steps=sizes["steps"], deterministic=det)
+        acc = {}
+        for i in range(n_obs):
+            ref = np.broadcast_to(H[i], (n_draws, *H[i].shape))
+
+            def record(step, sigma, x, h_hat, ref=ref, acc=acc):
+                a = acc.setdefault(step, [sigma, [], [], [], []])
+                a[1].append(nmse(x, ref))
+                a[2].append(nmse(h_hat, ref))
+                a[3].append(gcs(x, ref))
+                a[4].append(gcs(h_hat, ref))
+
+            sampler.sample(Y[i], n_draws, seed=args.seed + i, callback=record)
+        for step, (sigma, *m) in sorted(acc.items()):
+            rows.append((name, label, step, sigma, *(float(np.mean(v)) for v in m)))
+    return rows
+
+
 def run_regime(name, speed, sizes, args, out, log):
     from beamopt.score import ConditionalSampler, ScoreConfig, train_estimator, train_score_model
 
@@ -74,15 +136,20 @@ def run_regime(name, speed, sizes, args, out, log):
         ema_decay=0.995, device="cpu", p_uncond=0.1, weighting="eps",
     )  # fmt: skip
     t0 = time.perf_counter()
-    sl = train_estimator(train.target, train.observations, config=net, seed=args.seed)
+    sl = train_estimator(
+        train.target, train.observations, config=net, seed=args.seed,
+        checkpoint=cache / f"{name}_sl.pt",
+    )  # fmt: skip
     dm = train_score_model(
-        train.target, observations=train.observations, config=net, seed=args.seed
-    )
-    e2e = train_e2e_precoder(
-        train.observations, train.target, n_streams=N_STREAMS, snr=10.0,
+        train.target, observations=train.observations, config=net, seed=args.seed,
+        checkpoint=cache / f"{name}_dm.pt",
+    )  # fmt: skip
+    e2e = e2e_precoder(
+        train, cache / f"{name}_e2e.pt", n_streams=N_STREAMS, snr=10.0,
         n_iterations=sizes["iters"], seed=args.seed,
     )  # fmt: skip
-    log(f"[{name}] trained SL, DM, E2E in {time.perf_counter() - t0:.0f} s")
+    log(f"[{name}] trained (or loaded) SL, DM, E2E in {time.perf_counter() - t0:.0f} s")
+    traj_rows = trajectory(name, dm, H, Y, sizes, args) if name == TRAJECTORY_REGIME else []
 
     srs = srs_baseline(cfg, Y)
     sl_est = sl.estimate(Y)
@@ -140,7 +207,7 @@ def run_regime(name, speed, sizes, args, out, log):
         F_det = [cme_precoder(d_w.sample(y, 1, seed=i)[0], N_STREAMS).F for i, y in enumerate(Y)]
         cfg_rows.append((name, w, mean_se(H, F_ens, 10.0), mean_se(H, F_det, 10.0)))
     log(f"[{name}] done")
-    return table2, se_rows, cfg_rows
+    return table2, se_rows, cfg_rows, traj_rows
 
 
 def write_csv(path, header, rows):
@@ -148,8 +215,8 @@ def write_csv(path, header, rows):
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     for r in rows:
-        w.writerow([f"{v:.4f}" if isinstance(v, float) else v for v in r])
-    path.write_text(buf.getvalue())
+        w.writerow([f"{v:.4g}" if isinstance(v, float) else v for v in r])
+    write_atomic(path, buf.getvalue())
 
 
 def main(argv=None) -> Path:
@@ -171,20 +238,27 @@ def main(argv=None) -> Path:
     )  # fmt: skip
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    table2, se_rows, cfg_rows = [], [], []
+    table2, se_rows, cfg_rows, traj_rows = [], [], [], []
     for name, speed in REGIMES.items():
-        t, se, cf = run_regime(name, speed, sizes, args, out, print)
+        t, se, cf, tr = run_regime(name, speed, sizes, args, out, print)
         table2 += t
         se_rows += se
         cfg_rows += cf
+        traj_rows += tr
     write_csv(out / "score_precoding_table2.csv", ["regime", "model", "nmse", "gcs"], table2)
     write_csv(out / "score_precoding_se.csv", ["regime", "model", "snr_db", "se"], se_rows)
     write_csv(
         out / "score_precoding_cfg.csv", ["regime", "guidance", "se_ensemble", "se_det"], cfg_rows
     )
+    write_csv(
+        out / "score_precoding_trajectory.csv",
+        ["regime", "sampler", "step", "sigma", "nmse_state", "nmse_jump", "gcs_state", "gcs_jump"],
+        traj_rows,
+    )
     for r in table2:
         print(f"{r[0]:5s} {r[1]:20s} NMSE {r[2]:.3f}  GCS {r[3]:.3f}")
     _plot(out, se_rows, cfg_rows)
+    _plot_trajectory(out, traj_rows)
     return out
 
 
@@ -220,6 +294,34 @@ def _plot(out, se_rows, cfg_rows):
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "score_precoding_cfg.png", dpi=120)
+    plt.close(fig)
+
+
+def _plot_trajectory(out, rows):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    styles = {"stochastic": ("C0", "o"), "deterministic": ("C3", "s")}
+    for sampler, (color, marker) in styles.items():
+        sel = [r for r in rows if r[1] == sampler]
+        step = [r[2] + 1 for r in sel]
+        for col, what, ls in ((4, "state $x_t$", "--"), (5, "jump-to-clean", "-")):
+            mfc = "none" if ls == "--" else color
+            kw = {"color": color, "ls": ls, "marker": marker, "ms": 4, "mfc": mfc}
+            kw["label"] = f"{sampler}: {what}"
+            axes[0].semilogy(step, [r[col] for r in sel], **kw)
+            axes[1].plot(step, [r[col + 2] for r in sel], **kw)
+    regime = rows[0][0] if rows else TRAJECTORY_REGIME
+    axes[0].set(xlabel="reverse step", ylabel="NMSE", title=f"{regime} mobility: NMSE")
+    axes[1].set(xlabel="reverse step", ylabel="GCS", title=f"{regime} mobility: GCS")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "score_precoding_trajectory.png", dpi=120)
     plt.close(fig)
 
 

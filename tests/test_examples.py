@@ -23,6 +23,8 @@ EXAMPLES = {
         "score_precoding_se.png",
         "score_precoding_cfg.csv",
         "score_precoding_cfg.png",
+        "score_precoding_trajectory.csv",
+        "score_precoding_trajectory.png",
     ],
 }
 

@@ -268,17 +268,27 @@ def _plot(out, se_rows, cfg_rows):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for ax, regime in zip(axes, REGIMES):
-        models = list(dict.fromkeys(r[1] for r in se_rows if r[0] == regime))
+    # top: SE; bottom: the loss against perfect CSI, where the methods separate
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True, sharey="row")
+    lines = ("-", "--", "-.", ":")
+    for col, regime in enumerate(REGIMES):
+        rows = [r for r in se_rows if r[0] == regime]
+        models = list(dict.fromkeys(r[1] for r in rows))
+        perfect = {r[2]: r[3] for r in rows if r[1] == "perfect CSI"}
         for k, model in enumerate(models):
-            pts = [(r[2], r[3]) for r in se_rows if r[0] == regime and r[1] == model]
-            x, y = zip(*pts)
-            ax.plot(x, y, marker="os^vD<>p"[k % 8], color=f"C{k}", label=model)
-        ax.set(title=f"{regime} mobility", xlabel="DL SNR [dB]")
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("spectral efficiency [bit/s/Hz]")
-    axes[0].legend(fontsize=7)
+            x, y = zip(*[(r[2], r[3]) for r in rows if r[1] == model])
+            kw = {"marker": "os^vD<>p"[k % 8], "color": f"C{k}", "ls": lines[k % 4]}
+            axes[0, col].plot(x, y, label=model, **kw)
+            if model != "perfect CSI":
+                axes[1, col].plot(x, [perfect[a] - b for a, b in zip(x, y)], label=model, **kw)
+        axes[0, col].set(title=f"{regime} mobility")
+        axes[1, col].set(xlabel="DL SNR [dB]")
+        for ax in axes[:, col]:
+            ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("spectral efficiency [bit/s/Hz]")
+    axes[1, 0].set_ylabel("loss vs perfect CSI [bit/s/Hz]")
+    axes[0, 0].legend(fontsize=7)
+    axes[1, 0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "score_precoding_se.png", dpi=120)
     plt.close(fig)
@@ -291,7 +301,7 @@ def _plot(out, se_rows, cfg_rows):
         ax.plot(w, [r[3] for r in rows], "s--", color=f"C{k}", label=f"{regime}: deterministic")
     ax.set(xlabel="CFG scale w", ylabel="SE at 10 dB [bit/s/Hz]")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(out / "score_precoding_cfg.png", dpi=120)
     plt.close(fig)

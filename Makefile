@@ -22,10 +22,11 @@ $(VENV)/.core: pyproject.toml Makefile
 	$(PY) -m pip install -q -e .
 	touch $@
 
-# everything: CPU torch first (so the `torch` extra is already satisfied), then the extras
+# everything: CPU torch first (so the `torch` and `sionna` extras find it satisfied and pull
+# no CUDA build), then the extras; sionna-no-rt is the 3GPP channel generator of beamopt.channels
 $(VENV)/.installed: $(VENV)/.core
 	$(PY) -m pip install -q $(TORCH_INSTALL)
-	$(PY) -m pip install -q -e ".[torch,dev,docs]"
+	$(PY) -m pip install -q -e ".[torch,sionna,dev,docs]"
 	touch $@
 
 install-core: $(VENV)/.core

@@ -17,6 +17,15 @@ EXAMPLES = {
         "e2e_calibration.png",
     ],
     "examples/learned_posterior.py": ["learned_posterior.csv", "learned_posterior.png"],
+    "examples/score_precoding.py": [
+        "score_precoding_table2.csv",
+        "score_precoding_se.csv",
+        "score_precoding_se.png",
+        "score_precoding_cfg.csv",
+        "score_precoding_cfg.png",
+        "score_precoding_trajectory.csv",
+        "score_precoding_trajectory.png",
+    ],
 }
 
 

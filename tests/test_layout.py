@@ -25,7 +25,7 @@ ALLOWED = {
     "score": {"posterior"},
     "beampattern": set(),
     "metrics": {"score", "posterior"},
-    "channels": set(),
+    "channels": {"posterior"},
 }
 
 

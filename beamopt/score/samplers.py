@@ -74,7 +74,13 @@ from ..posterior import LinearObservation
 from .denoiser import check_denoiser
 from .schedule import ddpm_abar
 
-__all__ = ["DiffusionPrior", "DiffusionPosterior", "ConditionalSampler", "abar_grid"]
+__all__ = [
+    "DiffusionPrior",
+    "DiffusionPosterior",
+    "ConditionalSampler",
+    "abar_grid",
+    "reverse_diffusion",
+]
 
 #: Length of the training schedule whose subsequences the samplers visit.
 N_TRAIN_STEPS = 1000
@@ -149,6 +155,7 @@ def reverse_diffusion(
     deterministic: bool = False,
     generator: torch.Generator,
     device="cpu",
+    callback: Callable[[int, float, torch.Tensor, torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
     r"""Run the reverse process of the module docstring on `noise_fn(x, sigma)`.
 
@@ -165,6 +172,14 @@ def reverse_diffusion(
         DDPM without the injected noise (mean propagation).
     generator : torch.Generator
     device : torch device
+    callback : callable, optional
+        Called once per step, before the update, as `callback(step, sigma, x_t, z_hat)`:
+        the step index (0 = largest noise), the noise level $\sigma_t$ of the state, the DDPM
+        state $x_t$ and its jump-to-clean (Tweedie) estimate
+        $\hat z = (x_t - \sqrt{1 - \bar\alpha_t}\,\hat\epsilon)/\sqrt{\bar\alpha_t}$, both
+        `(n_samples, *shape)` in normalised coordinates (do not modify them). The last
+        step's `z_hat` is the returned sample. For watching the trajectory (NMSE of the
+        state and of the estimate along the reverse process); it does not change the draws.
 
     Returns
     -------
@@ -175,11 +190,13 @@ def reverse_diffusion(
     abars = abar_grid(n_steps)
     x = _cn((n_samples, *shape), generator, device)
     ones = torch.ones(n_samples, dtype=torch.float64, device=device)
-    for a_t, a_s in itertools.pairwise(abars):
+    for step, (a_t, a_s) in enumerate(itertools.pairwise(abars)):
         sigma = math.sqrt((1.0 - a_t) / a_t)
         with torch.no_grad():
             eps = noise_fn(x / math.sqrt(a_t), sigma * ones)
         z_hat = (x - math.sqrt(1.0 - a_t) * eps) / math.sqrt(a_t)
+        if callback is not None:
+            callback(step, sigma, x, z_hat)
         c = eta * math.sqrt(max((1.0 - a_s) / (1.0 - a_t) * (1.0 - a_t / a_s), 0.0))
         x = math.sqrt(a_s) * z_hat + math.sqrt(max(1.0 - a_s - c * c, 0.0)) * eps
         if c > 0.0 and not deterministic:
@@ -191,18 +208,32 @@ def reverse_diffusion(
 class _Sampler:
     """Shared plumbing: batching, seeding, conversion to raw units and numpy."""
 
-    def _draw(self, noise_fn_for_batch, n_samples, seed) -> np.ndarray:
+    def _draw(self, noise_fn_for_batch, n_samples, seed, callback=None) -> np.ndarray:
         n_samples = check_int(n_samples, "n_samples")
+        if callback is not None and not callable(callback):
+            raise ValueError(f"callback must be None or callable; got {callback!r}")
         gen = torch_generator(seed)
         dev = _device(self.model, self.device)
+        scale = float(self.model.scale)
+        raw = None
+        if callback is not None:
+
+            def raw(step, sigma, x, z_hat):
+                callback(
+                    step,
+                    sigma,
+                    scale * x.detach().cpu().numpy().astype(np.complex128),
+                    scale * z_hat.detach().cpu().numpy().astype(np.complex128),
+                )
+
         out = []
         for start in range(0, n_samples, self.batch_size):
             b = min(self.batch_size, n_samples - start)
-            z = self._run(noise_fn_for_batch(b, dev), b, gen, dev)
+            z = self._run(noise_fn_for_batch(b, dev), b, gen, dev, raw)
             out.append(z.detach().cpu().numpy())
-        return (self.model.scale * np.concatenate(out)).astype(np.complex128)
+        return (scale * np.concatenate(out)).astype(np.complex128)
 
-    def _run(self, noise_fn, b, gen, dev) -> torch.Tensor:
+    def _run(self, noise_fn, b, gen, dev, callback=None) -> torch.Tensor:
         return reverse_diffusion(
             noise_fn,
             tuple(self.model.channel_shape),
@@ -212,6 +243,7 @@ class _Sampler:
             deterministic=getattr(self, "deterministic", False),
             generator=gen,
             device=dev,
+            callback=callback,
         )
 
     def _validate_common(self) -> None:
@@ -268,7 +300,7 @@ class DiffusionPrior(_Sampler):
         """The noise prediction the reverse process runs on (the prior's)."""
         return lambda x, sigma: _noise(self.model, x, sigma, None)
 
-    def sample(self, observation, n_samples: int, *, seed=None) -> np.ndarray:
+    def sample(self, observation, n_samples: int, *, seed=None, callback=None) -> np.ndarray:
         """Draw channels from the learned prior.
 
         Parameters
@@ -278,12 +310,18 @@ class DiffusionPrior(_Sampler):
         n_samples : int
             Number of i.i.d. draws, >= 1.
         seed : None, int, numpy.random.Generator or torch.Generator
+        callback : callable, optional
+            `callback(step, sigma, x_t, h_hat)` once per reverse step and batch, with the DDPM
+            state and its jump-to-clean (Tweedie) estimate in the channel's units, arrays
+            `(batch, *channel_shape)`; see
+            [`reverse_diffusion`][beamopt.score.samplers.reverse_diffusion]. The draws do not
+            depend on it.
 
         Returns
         -------
         ndarray, shape (n_samples, *channel_shape), complex128
         """
-        return self._draw(lambda b, dev: self.noise_fn(), n_samples, seed)
+        return self._draw(lambda b, dev: self.noise_fn(), n_samples, seed, callback)
 
 
 @dataclass(frozen=True, eq=False)
@@ -362,15 +400,29 @@ class ConditionalSampler(_Sampler):
 
         return fn
 
-    def sample(self, observation, n_samples: int, *, seed=None) -> np.ndarray:
+    def sample(self, observation, n_samples: int, *, seed=None, callback=None) -> np.ndarray:
         """Draw from the guided posterior given pilots `observation` (shape `obs_shape`).
+
+        Parameters
+        ----------
+        observation : array_like, shape obs_shape
+        n_samples : int
+        seed : None, int, numpy.random.Generator or torch.Generator
+        callback : callable, optional
+            `callback(step, sigma, x_t, h_hat)` once per reverse step and batch, with the DDPM
+            state and its jump-to-clean (Tweedie) estimate in the channel's units, arrays
+            `(batch, *channel_shape)`; see
+            [`reverse_diffusion`][beamopt.score.samplers.reverse_diffusion]. The draws do not
+            depend on it.
 
         Returns
         -------
         ndarray, shape (n_samples, *channel_shape), complex128
         """
         self._observation(observation)
-        return self._draw(lambda b, dev: self.noise_fn(observation, b, dev), n_samples, seed)
+        return self._draw(
+            lambda b, dev: self.noise_fn(observation, b, dev), n_samples, seed, callback
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -506,17 +558,29 @@ class DiffusionPosterior(_Sampler):
 
         return fn
 
-    def sample(self, observation, n_samples: int, *, seed=None) -> np.ndarray:
+    def sample(self, observation, n_samples: int, *, seed=None, callback=None) -> np.ndarray:
         """Draw from the posterior given pilots `observation`, shape `(n_obs,)`.
+
+        Parameters
+        ----------
+        observation : array_like, shape (n_obs,)
+        n_samples : int
+        seed : None, int, numpy.random.Generator or torch.Generator
+        callback : callable, optional
+            `callback(step, sigma, x_t, h_hat)` once per reverse step and batch, with the DDPM
+            state and its jump-to-clean (Tweedie) estimate in the channel's units, arrays
+            `(batch, *channel_shape)`; see
+            [`reverse_diffusion`][beamopt.score.samplers.reverse_diffusion]. The draws do not
+            depend on it.
 
         Returns
         -------
         ndarray, shape (n_samples, *channel_shape), complex128
         """
         self.observation.check_observation(observation, single=True)
-        return self._draw(lambda b, dev: self.noise_fn(observation, dev), n_samples, seed)
+        return self._draw(lambda b, dev: self.noise_fn(observation, dev), n_samples, seed, callback)
 
-    def _run(self, noise_fn, b, gen, dev) -> torch.Tensor:
+    def _run(self, noise_fn, b, gen, dev, callback=None) -> torch.Tensor:
         return reverse_diffusion(
             noise_fn,
             self.channel_shape,
@@ -525,4 +589,5 @@ class DiffusionPosterior(_Sampler):
             method=self.sampler,
             generator=gen,
             device=dev,
+            callback=callback,
         )

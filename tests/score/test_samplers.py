@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -174,3 +175,44 @@ def test_bad_inputs_name_the_argument(exact):
         DiffusionPosterior(den, post.observation).sample(np.zeros(5), 2)
     with pytest.raises(ValueError, match="seed"):
         DiffusionPrior(den).sample(None, 2, seed=-1)
+
+
+@pytest.mark.parametrize("deterministic", [False, True])
+def test_trajectory_callback_sees_the_exact_tweedie_estimate(exact, deterministic):
+    """Along the trajectory the jump-to-clean estimate is the exact E[h | x_t] of the Gaussian
+    posterior (closed form, independent of the denoiser's code); at the first (largest) noise
+    level it is within O(1/sigma^2) of the posterior mean; the last one is the sample."""
+    post, y = exact.gaussian_setup()
+    scale, n_steps, n = 0.5, 12, 5
+    den = GaussianDenoiser.from_posterior(post, scale=scale)
+    sampler = ConditionalSampler(den, n_steps=n_steps, deterministic=deterministic)
+    mu = post.mean(y).reshape(-1)
+    C = post.covariance
+    seen = []
+
+    def callback(step, sigma, x, h_hat):
+        seen.append((step, sigma, x.copy(), h_hat.copy()))
+
+    S = sampler.sample(y, n, seed=3, callback=callback)
+    assert [s[0] for s in seen] == list(range(n_steps))
+    sigmas = [s[1] for s in seen]
+    assert all(a > b for a, b in itertools.pairwise(sigmas))
+    for _, sigma, x, h_hat in seen:
+        # DDPM state x_t = sqrt(abar) (h/scale + sigma eps) with abar = 1 / (1 + sigma^2)
+        x_ve = (x * math.sqrt(1.0 + sigma**2)).reshape(n, -1)
+        K = C @ np.linalg.inv(C + (scale * sigma) ** 2 * np.eye(len(mu)))
+        ref = mu + (x_ve - mu) @ K.T
+        np.testing.assert_allclose(h_hat.reshape(n, -1), ref, atol=1e-8)
+    first = seen[0][3].reshape(n, -1)
+    assert seen[0][1] > 50
+    np.testing.assert_allclose(first, np.tile(mu, (n, 1)), atol=0.05 * np.linalg.norm(mu))
+    np.testing.assert_array_equal(seen[-1][3], S)
+    # the callback does not change the draws
+    np.testing.assert_array_equal(S, sampler.sample(y, n, seed=3))
+
+
+def test_callback_must_be_callable(exact):
+    post, y = exact.gaussian_setup()
+    sampler = ConditionalSampler(GaussianDenoiser.from_posterior(post), n_steps=3)
+    with pytest.raises(ValueError, match="callback"):
+        sampler.sample(y, 2, seed=0, callback=1)

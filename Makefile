@@ -14,7 +14,7 @@ TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
 TORCH_WHEEL ?= $(firstword $(wildcard /opt/wheels/torch-$(TORCH_VERSION)+cpu*.whl))
 TORCH_INSTALL := $(if $(TORCH_WHEEL),"$(TORCH_WHEEL)",torch==$(TORCH_VERSION) --index-url $(TORCH_INDEX_URL))
 
-.PHONY: install install-core demo test lint docs bench clean
+.PHONY: install install-core demo study test lint docs bench clean
 
 # the solver core: numpy, scipy, cvxpy, pymanopt, matplotlib (no torch)
 $(VENV)/.core: pyproject.toml Makefile
@@ -35,6 +35,10 @@ install: $(VENV)/.installed
 
 demo: install-core
 	$(VENV)/bin/beamopt boundary --out $(OUT)
+
+# the score-based precoding study on aged 3GPP channels (about 10 minutes on 2 cores; resumable)
+study: install
+	$(PY) examples/score_precoding.py --out $(OUT)/study
 
 lint: install
 	$(PY) -m ruff check beamopt tests examples benchmarks

@@ -136,8 +136,20 @@ _LAZY_BEAMPATTERN = (
     "neural_isac_tradeoff",
 )
 
+# --- 3GPP channel data (sionna) with ageing and SRS observations; loaded lazily
+_LAZY_CHANNELS = (
+    "ChannelConfig",
+    "ChannelDataset",
+    "generate_channels",
+    "build_dataset",
+    "srs_baseline",
+    "E2EPrecoder",
+    "train_e2e_precoder",
+)
+
 _LAZY = {
     **{name: "score" for name in _LAZY_SCORE},
+    **{name: "channels" for name in _LAZY_CHANNELS},
     **{name: "beampattern" for name in _LAZY_BEAMPATTERN},
 }
 

@@ -38,8 +38,10 @@ def detection(arr, powers_dbm, quick, rng):
     """Figs. 5-6: KLD (learned vs exact/quadrature) and P_d on the matched statistic."""
     s2 = dbm_to_watt(NOISE_DBM)
     h_norm2 = np.array(
-        [np.linalg.norm(arr.channel(TARGET) @ arr.beam(TARGET, dbm_to_watt(p))) ** 2
-         for p in powers_dbm]
+        [
+            np.linalg.norm(arr.channel(TARGET) @ arr.beam(TARGET, dbm_to_watt(p))) ** 2
+            for p in powers_dbm
+        ]
     )
     rho = np.sqrt(2 * h_norm2 / s2)  # u = sqrt2 Re{h^H y}/(|h| sigma) ~ N(gamma rho, 1)
     n_train = 600 if quick else 4000
@@ -51,18 +53,26 @@ def detection(arr, powers_dbm, quick, rng):
         cond = np.repeat(levels, n_train)
         g = np.ones_like(cond) if case == "gamma1" else rng.exponential(1.0, cond.size)
         u = g * cond + rng.standard_normal(cond.size)
-        models[case] = train_parameter_score(u, conditions=cond, objective="dsm", config=config,
-                                             seed=1)
+        models[case] = train_parameter_score(
+            u, conditions=cond, objective="dsm", config=config, seed=1
+        )
     n_eval = 1000 if quick else 20000
     for p, r, hn2 in zip(powers_dbm, rho, h_norm2, strict=True):
         u0 = rng.standard_normal(n_eval)
-        row = {"p_t_dbm": p, "kld_analytic_gamma1": K * hn2 / s2,
-               "pd_analytic_gamma1": float(detection_probability(K * hn2 / s2, P_FA))}
+        row = {
+            "p_t_dbm": p,
+            "kld_analytic_gamma1": K * hn2 / s2,
+            "pd_analytic_gamma1": float(detection_probability(K * hn2 / s2, P_FA)),
+        }
         for case, m in models.items():
             est = kl_divergence(
-                u0, lambda x, s, m=m: m.smoothed_score(x, s, [[0.0]]),
+                u0,
+                lambda x, s, m=m: m.smoothed_score(x, s, [[0.0]]),
                 lambda x, s, m=m, r=r: m.smoothed_score(x, s, [[r]]),
-                sigma_min=1e-2, sigma_max=1e2, n_levels=4, seed=rng,
+                sigma_min=1e-2,
+                sigma_max=1e2,
+                n_levels=4,
+                seed=rng,
             )
             row[f"kld_learned_{case}"] = K * est.value
             row[f"kld_learned_{case}_se"] = K * est.stderr
@@ -105,8 +115,10 @@ def localisation(arr, powers_dbm, quick, rng):
                 F = arr.echo_jacobian(r, x, gamma=gam, log_gamma=True)
             Jd = expected_fim(gaussian_fim(F, s2, K))
             keep = [0, 1]
-            for kind, scores in (("analytic", exact_prior[case]),
-                                 ("learned", learned[case].score(thetas[case]))):
+            for kind, scores in (
+                ("analytic", exact_prior[case]),
+                ("learned", learned[case].score(thetas[case])),
+            ):
                 b = bcrb(bayesian_fim(fisher_from_scores(scores), Jd), keep)
                 row[f"bcrb_{kind}_{case}"] = b.trace
                 row[f"bcrb_{kind}_{case}_se"] = b.trace_stderr
@@ -127,14 +139,26 @@ def localisation(arr, powers_dbm, quick, rng):
         return float(np.trace(np.linalg.inv(Jp_exact + fim_of_covariance(D, R))))
 
     design = [
-        {"design": "beam on dominant singular vector", "tr_bcrb_exact_prior":
-         true_tr(np.outer(beam, beam.conj())), "objective_value": float("nan")},
-        {"design": "isotropic P/N I", "tr_bcrb_exact_prior":
-         true_tr(np.eye(arr.n_antennas) * P / arr.n_antennas), "objective_value": float("nan")},
-        {"design": "min learned BCRB", "tr_bcrb_exact_prior": true_tr(d_learned.covariance),
-         "objective_value": d_learned.bcrb_trace},
-        {"design": "min analytic BCRB", "tr_bcrb_exact_prior": true_tr(d_exact.covariance),
-         "objective_value": d_exact.bcrb_trace},
+        {
+            "design": "beam on dominant singular vector",
+            "tr_bcrb_exact_prior": true_tr(np.outer(beam, beam.conj())),
+            "objective_value": float("nan"),
+        },
+        {
+            "design": "isotropic P/N I",
+            "tr_bcrb_exact_prior": true_tr(np.eye(arr.n_antennas) * P / arr.n_antennas),
+            "objective_value": float("nan"),
+        },
+        {
+            "design": "min learned BCRB",
+            "tr_bcrb_exact_prior": true_tr(d_learned.covariance),
+            "objective_value": d_learned.bcrb_trace,
+        },
+        {
+            "design": "min analytic BCRB",
+            "tr_bcrb_exact_prior": true_tr(d_exact.covariance),
+            "objective_value": d_exact.bcrb_trace,
+        },
     ]
     return rows, design
 
@@ -148,29 +172,47 @@ def plot(det, loc, out):
     fig, ax = plt.subplots(1, 4, figsize=(18, 4))
     p = [r["p_t_dbm"] for r in det]
     ax[0].plot(p, [r["kld_analytic_gamma1"] for r in det], "k-", label="analytic (106)")
-    ax[0].errorbar(p, [r["kld_learned_gamma1"] for r in det],
-                   yerr=[2 * r["kld_learned_gamma1_se"] for r in det], fmt="o", label="learned DSM")
+    ax[0].errorbar(
+        p,
+        [r["kld_learned_gamma1"] for r in det],
+        yerr=[2 * r["kld_learned_gamma1_se"] for r in det],
+        fmt="o",
+        label="learned DSM",
+    )
     ax2 = ax[0].twinx()
     ax2.plot(p, [r["pd_analytic_gamma1"] for r in det], "g--", label="$P_d$")
     ax2.set_ylabel("$P_d$ ($P_{fa}=0.1$)")
     ax[0].set(xlabel="$P_t$ [dBm]", ylabel="KLD [nats]", yscale="log", title="Fig. 5: $\\gamma=1$")
     ax[0].legend(loc="upper left")
     ax[1].plot(p, [r["kld_quadrature_swerling"] for r in det], "k-", label="quadrature")
-    ax[1].errorbar(p, [r["kld_learned_swerling"] for r in det],
-                   yerr=[2 * r["kld_learned_swerling_se"] for r in det], fmt="s", label="learned")
+    ax[1].errorbar(
+        p,
+        [r["kld_learned_swerling"] for r in det],
+        yerr=[2 * r["kld_learned_swerling_se"] for r in det],
+        fmt="s",
+        label="learned",
+    )
     ax3 = ax[1].twinx()
     ax3.plot(p, [r["pd_mc_swerling"] for r in det], "g--", label="$P_d$ (MC)")
     ax3.set_ylabel("$P_d$ (Monte Carlo)")
-    ax[1].set(xlabel="$P_t$ [dBm]", ylabel="KLD [nats]", yscale="log",
-              title="Fig. 6: $\\gamma\\sim$Exp(1)")
+    ax[1].set(
+        xlabel="$P_t$ [dBm]",
+        ylabel="KLD [nats]",
+        yscale="log",
+        title="Fig. 6: $\\gamma\\sim$Exp(1)",
+    )
     ax[1].legend(loc="upper left")
     for i, case in ((2, "gamma1"), (3, "swerling")):
         q = [r["p_t_dbm"] for r in loc]
         ax[i].plot(q, [r[f"bcrb_analytic_{case}"] for r in loc], "k-", label="analytic BCRB")
         ax[i].plot(q, [r[f"bcrb_learned_{case}"] for r in loc], "o", label="learned BCRB (ISM)")
         ax[i].plot(q, [r[f"crb_{case}"] for r in loc], "r--", label="CRB")
-        ax[i].set(xlabel="$P_t$ [dBm]", ylabel="tr bound [m$^2$]", yscale="log",
-                  title="Fig. 7: " + ("$\\gamma=1$" if case == "gamma1" else "Swerling"))
+        ax[i].set(
+            xlabel="$P_t$ [dBm]",
+            ylabel="tr bound [m$^2$]",
+            yscale="log",
+            title="Fig. 7: " + ("$\\gamma=1$" if case == "gamma1" else "Swerling"),
+        )
         ax[i].legend()
     fig.tight_layout()
     fig.savefig(out / "scoring_isac.png", dpi=110)
@@ -198,8 +240,12 @@ def main(argv=None):
     for name, rows in (("detection", det), ("localisation", loc), ("design", design)):
         print(name)
         for row in rows:
-            print("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                   for k, v in row.items()))
+            print(
+                "  "
+                + ", ".join(
+                    f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+                )
+            )
 
 
 if __name__ == "__main__":

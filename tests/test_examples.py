@@ -17,6 +17,12 @@ EXAMPLES = {
         "e2e_calibration.png",
     ],
     "examples/learned_posterior.py": ["learned_posterior.csv", "learned_posterior.png"],
+    "examples/scoring_isac.py": [
+        "scoring_isac.png",
+        "scoring_isac_detection.csv",
+        "scoring_isac_localisation.csv",
+        "scoring_isac_design.csv",
+    ],
 }
 
 

@@ -1,11 +1,13 @@
-r"""The learned BCRB as a design objective: the transmit covariance minimising $\operatorname{tr}$ BCRB.
+r"""The learned BCRB as a design objective: the transmit covariance minimising tr BCRB.
 
-For $y_k = H(\theta)x_k + \mathcal{CN}(0, \sigma^2 I)$ with $\frac1K\sum_k x_k x_k^H = R$, the data
+For $y_k = H(\theta)x_k + \mathcal{CN}(0, \sigma^2 I)$ with $\frac1K\sum_k x_k x_k^H = R$, the
+data
 FIM is linear in $R$, $[J_d(R)]_{ij} = \frac{2K}{\sigma^2}\,\mathbb E_\theta\Re\operatorname{tr}
 (R\,\partial_i H^H\partial_j H)$, so
 $$
 \min_{R\succeq 0,\ \operatorname{tr}R\le P}\ \operatorname{tr}\big((J_p + J_d(R))^{-1}\big)
-= \min\ \operatorname{tr}U\ \text{ s.t. }\begin{bmatrix}U & I\\ I & J_p + J_d(R)\end{bmatrix}\succeq 0
+= \min\ \operatorname{tr}U\ \text{ s.t. }\begin{bmatrix}U & I\\ I & J_p +
+J_d(R)\end{bmatrix}\succeq 0
 $$
 is a semidefinite program; $J_p$ is any prior FIM (learned or exact).
 """
@@ -42,7 +44,9 @@ class BCRBDesign:
 
 
 def data_fim_operator(derivatives, noise_var, n_snapshots: int = 1) -> np.ndarray:
-    r"""$D_{ij} = \frac{2K}{\sigma^2}\frac1M\sum_m \partial_i H_m^H \partial_j H_m$, so that $J_d(R)_{ij} = \Re\operatorname{tr}(R D_{ij})$.
+    r"""$D_{ij} = \frac{2K}{\sigma^2}\frac1M\sum_m \partial_i H_m^H \partial_j H_m$.
+
+    Then $J_d(R)_{ij} = \Re\operatorname{tr}(R D_{ij})$.
 
     Parameters
     ----------
@@ -67,7 +71,7 @@ def fim_of_covariance(D: np.ndarray, R: np.ndarray) -> np.ndarray:
 def minimize_bcrb_trace(
     prior_fim, data_operator, power, *, rank: int | None = 8, solver=None
 ) -> BCRBDesign:
-    r"""Transmit covariance minimising $\operatorname{tr}((J_p + J_d(R))^{-1})$, $\operatorname{tr}R \le P$.
+    r"""Transmit covariance minimising $\operatorname{tr}((J_p + J_d(R))^{-1})$ s.t. tr $R \le P$.
 
     Parameters
     ----------
@@ -104,16 +108,23 @@ def minimize_bcrb_trace(
     n_var = Q.shape[1]
     R = cp.Variable((n_var, n_var), hermitian=True)
     U = cp.Variable((d, d), symmetric=True)
-    J = cp.bmat([[cp.real(cp.sum(cp.multiply(R, Dq[i, j].T))) / unit for j in range(d)]
-                 for i in range(d)])
+    J = cp.bmat(
+        [[cp.real(cp.sum(cp.multiply(R, Dq[i, j].T))) / unit for j in range(d)] for i in range(d)]
+    )
     J = J + Jp / unit
     Js = 0.5 * (J + J.T)
     lmi = cp.bmat([[U, np.eye(d)], [np.eye(d), Js]])
-    prob = cp.Problem(cp.Minimize(cp.trace(U)),
-                      [R >> 0, cp.real(cp.trace(R)) <= P, 0.5 * (lmi + lmi.T) >> 0])
+    prob = cp.Problem(
+        cp.Minimize(cp.trace(U)), [R >> 0, cp.real(cp.trace(R)) <= P, 0.5 * (lmi + lmi.T) >> 0]
+    )
     info = solve_with_fallback(prob, solver)
     if R.value is None:
         raise SolverError(f"BCRB design failed: {info.message}")
-    Rv = Q @ (0.5 * (R.value + R.value.conj().T)) @ Q.conj().T
+    S = 0.5 * (R.value + R.value.conj().T)
+    # an inaccurate interior-point answer may be slightly indefinite or over budget: project
+    lam, V = np.linalg.eigh(S)
+    lam = np.clip(lam, 0.0, None)
+    lam *= min(1.0, P / max(lam.sum(), 1e-300))
+    Rv = Q @ ((V * lam) @ V.conj().T) @ Q.conj().T
     tr = float(np.trace(np.linalg.inv(Jp + fim_of_covariance(D, Rv))))
     return BCRBDesign(readonly(Rv), tr, info.status, info.solver)

@@ -1,4 +1,4 @@
-r"""Bayesian Fisher information and the BCRB from (learned or exact) scores, with Monte Carlo errors.
+r"""Bayesian Fisher information and the BCRB from learned or exact scores, with Monte Carlo errors.
 
 Measurement-prior approach ("Scoring ISAC", eq. (60)-(63)):
 $$
@@ -136,7 +136,9 @@ def expected_fim(fims) -> FisherEstimate:
 
 
 def gaussian_fim(jacobian, noise_var, n_snapshots: int = 1) -> np.ndarray:
-    r"""$J(\theta) = \frac{2K}{\sigma^2}\Re\{F^H F\}$ for $y_k = f(\theta) + \mathcal{CN}(0, \sigma^2 I)$.
+    r"""$J(\theta) = \frac{2K}{\sigma^2}\Re\{F^H F\}$ for $y_k = f(\theta) + \mathcal{CN}(0,
+    \sigma^2 I)$
+    (eq. (112)).
 
     Parameters
     ----------

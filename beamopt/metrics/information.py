@@ -1,7 +1,8 @@
 r"""KL divergence and mutual information from (smoothed) scores, eq. (94)-(98) of "Scoring ISAC".
 
 The score-based log-density formula (eq. (94)) writes
-$-\log p(x) = \int_0^\infty \sigma^{-1}\,\mathbb E_n\|n + \sigma\nabla\log p_\sigma(x + \sigma n)\|^2
+$-\log p(x) = \int_0^\infty \sigma^{-1}\,\mathbb E_n\|n + \sigma\nabla\log p_\sigma(x + \sigma
+n)\|^2
 \,d\sigma + C_G$ with a constant $C_G$ that depends only on the dimension, so for two
 densities on the same space
 
@@ -76,7 +77,8 @@ def kl_divergence(
     n_levels: int = 8,
     seed=None,
 ) -> InformationEstimate:
-    r"""$D_{\rm KL}(p\,\|\,q)$ from samples of $p$ and the smoothed scores of $p$ and $q$ (eq. (98)).
+    r"""$D_{\rm KL}(p\,\|\,q)$ from samples of $p$ and the smoothed scores of $p$ and $q$ (eq.
+    (98)).
 
     Parameters
     ----------
@@ -98,7 +100,7 @@ def kl_divergence(
     x = as_samples(samples, "samples")
     if not callable(score_p) or not callable(score_q):
         raise ValueError("score_p and score_q must be callables score(x, sigma[, conditions])")
-    n, d = x.shape
+    n = x.shape[0]
     cond = None if conditions is None else as_samples(conditions, "conditions", n=n)
     n_levels = check_int(n_levels, "n_levels")
     spread = float(np.sqrt(np.mean(x.var(axis=0)))) if n > 1 else 1.0
@@ -125,9 +127,7 @@ def kl_divergence(
     return InformationEstimate(float(per_sample.mean()), se, n, n_levels, lo, hi)
 
 
-def mutual_information(
-    x, y, marginal_score, conditional_score, **kwargs
-) -> InformationEstimate:
+def mutual_information(x, y, marginal_score, conditional_score, **kwargs) -> InformationEstimate:
     r"""$I(x; y)$ from joint draws and the smoothed marginal and conditional scores (eq. (97)).
 
     Parameters

@@ -90,7 +90,8 @@ class NearFieldArray:
         return self.beta0 * g * a[..., :, None] * a[..., None, :]
 
     def beam(self, position, power: float) -> np.ndarray:
-        r"""$\sqrt{P}\,v_1$ with $v_1 = \bar a/\|a\|$ the dominant right singular vector of $H_s$."""
+        r"""$\sqrt{P}\,v_1$ with $v_1 = \bar a/\|a\|$ the dominant right singular vector of
+        $H_s$."""
         a = self.response(position)
         return np.sqrt(check_positive(power, "power")) * a.conj() / np.linalg.norm(a)
 
@@ -118,8 +119,10 @@ class NearFieldArray:
         a, dax, day = self._response_grad(r)
         ax = a @ x
         b = self.beta0 * g[..., None]
-        cols = [b * (dax * ax[..., None] + a * (dax @ x)[..., None]),
-                b * (day * ax[..., None] + a * (day @ x)[..., None])]
+        cols = [
+            b * (dax * ax[..., None] + a * (dax @ x)[..., None]),
+            b * (day * ax[..., None] + a * (day @ x)[..., None]),
+        ]
         if gamma is not None:
             dg = self.beta0 * a * ax[..., None]
             cols.append(dg * g[..., None] if log_gamma else dg)
@@ -131,13 +134,16 @@ class NearFieldArray:
         g = np.ones(r.shape[:-1]) if gamma is None else np.asarray(gamma, dtype=float)
         a, dax, day = self._response_grad(r)
         b = self.beta0 * g[..., None, None]
-        out = [b * (d[..., :, None] * a[..., None, :] + a[..., :, None] * d[..., None, :])
-               for d in (dax, day)]
+        out = [
+            b * (d[..., :, None] * a[..., None, :] + a[..., :, None] * d[..., None, :])
+            for d in (dax, day)
+        ]
         return np.stack(out, axis=-3)
 
 
 def detection_probability(kld, p_fa=0.1) -> np.ndarray:
-    r"""$P_d = Q(Q^{-1}(P_{fa}) - \sqrt{2D})$ of the matched detector for a known echo ($\gamma=1$)."""
+    r"""$P_d = Q(Q^{-1}(P_{fa}) - \sqrt{2D})$ of the matched detector for a known echo
+    ($\gamma=1$)."""
     d = as_array(kld, "kld", dtype=float)
     if np.any(d < 0):
         raise ValueError("kld must be >= 0")
@@ -146,7 +152,8 @@ def detection_probability(kld, p_fa=0.1) -> np.ndarray:
 
 
 def swerling_kld_per_snapshot(rho: float, n_quad: int = 200) -> float:
-    r"""$D(\mathcal N(0,1)\,\|\,\mathbb E_{\gamma\sim{\rm Exp}(1)}\mathcal N(\gamma\rho, 1))$ by quadrature.
+    r"""$D(\mathcal N(0,1)\,\|\,\mathbb E_{\gamma\sim{\rm Exp}(1)}\mathcal N(\gamma\rho, 1))$
+    by quadrature.
 
     The mixture density is $\frac1\rho e^{1/(2\rho^2) - u/\rho}\Phi(u - 1/\rho)$; the outer
     expectation uses `n_quad`-point Gauss-Hermite quadrature. This is the per-snapshot
@@ -157,7 +164,12 @@ def swerling_kld_per_snapshot(rho: float, n_quad: int = 200) -> float:
     t, w = np.polynomial.hermite_e.hermegauss(n_quad)
     w = w / w.sum()
     log_p = -0.5 * t**2 - 0.5 * np.log(2 * np.pi)
-    log_q = -np.log(rho) + 0.5 / rho**2 - t / rho + log_ndtr(t - 1.0 / rho) - 0.5 * np.log(
-        2 * np.pi
-    ) + 0.5 * np.log(2 * np.pi)
+    log_q = (
+        -np.log(rho)
+        + 0.5 / rho**2
+        - t / rho
+        + log_ndtr(t - 1.0 / rho)
+        - 0.5 * np.log(2 * np.pi)
+        + 0.5 * np.log(2 * np.pi)
+    )
     return float(np.sum(w * (log_p - log_q)))

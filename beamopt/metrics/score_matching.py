@@ -90,8 +90,9 @@ class ParameterScoreNet(nn.Module):
         self.noise = NoiseEmbedding(width) if noise_conditional else None
         self.inp = nn.Linear(self.dim + self.cond_dim, width)
         self.blocks = nn.ModuleList(
-            nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.SiLU(),
-                          nn.Linear(width, width))
+            nn.Sequential(
+                nn.LayerNorm(width), nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width)
+            )
             for _ in range(n_blocks)
         )
         self.out = nn.Linear(width, self.dim)
@@ -127,8 +128,7 @@ class ParameterScore(nn.Module):
     config : ScoreConfig
     """
 
-    def __init__(self, network, *, objective, mean, scale, cond_mean, cond_scale, positive,
-                 config):
+    def __init__(self, network, *, objective, mean, scale, cond_mean, cond_scale, positive, config):
         super().__init__()
         self.network = network
         self.dim, self.cond_dim = network.dim, network.cond_dim
@@ -221,9 +221,7 @@ class ParameterScore(nn.Module):
             raise ValueError("sigma must be finite and > 0")
         c = self._cond(condition, x.shape[0])
         with torch.no_grad():
-            s = self._u_score(
-                self._t((x - self.mean) / self.scale), self._t(sig / self.scale), c
-            )
+            s = self._u_score(self._t((x - self.mean) / self.scale), self._t(sig / self.scale), c)
         return s.double().cpu().numpy() / self.scale
 
     def save(self, path) -> Path:
@@ -272,7 +270,10 @@ def _payload(model, weights, training=None):
 
 def _build(config, dim, cond_dim, objective):
     return ParameterScoreNet(
-        dim, cond_dim, width=config.width, n_blocks=config.n_blocks,
+        dim,
+        cond_dim,
+        width=config.width,
+        n_blocks=config.n_blocks,
         noise_conditional=objective == "dsm",
     )
 
@@ -290,8 +291,19 @@ def _divergence(s, u, *, exact: bool, gen):
     return (g * v).sum(dim=1)
 
 
-def _train(theta, cond, *, objective, config, seed, checkpoint, positive, prior_score,
-           exact_trace_max, progress):
+def _train(
+    theta,
+    cond,
+    *,
+    objective,
+    config,
+    seed,
+    checkpoint,
+    positive,
+    prior_score,
+    exact_trace_max,
+    progress,
+):
     if not isinstance(config, ScoreConfig):
         raise ValueError(f"config must be a ScoreConfig; got {type(config).__name__}")
     seed = check_int(seed, "seed", minimum=0)
@@ -317,8 +329,12 @@ def _train(theta, cond, *, objective, config, seed, checkpoint, positive, prior_
     else:
         c_mean = c_scale = np.zeros(0)
     path, resume = prepare_resume(
-        checkpoint, kind=KIND, config=config, channel_shape=(dim,),
-        obs_shape=None if cond is None else (cond_dim,), seed=seed,
+        checkpoint,
+        kind=KIND,
+        config=config,
+        channel_shape=(dim,),
+        obs_shape=None if cond is None else (cond_dim,),
+        seed=seed,
     )
     if resume is not None and resume["objective"] != objective:
         raise ValueError(
@@ -328,8 +344,15 @@ def _train(theta, cond, *, objective, config, seed, checkpoint, positive, prior_
     device = resolve_device(config.device)
     with seeded(seed):
         net = _build(config, dim, cond_dim, objective)
-    fields = dict(objective=objective, mean=mean, scale=scale, cond_mean=c_mean,
-                  cond_scale=c_scale, positive=pos, config=config)
+    fields = dict(
+        objective=objective,
+        mean=mean,
+        scale=scale,
+        cond_mean=c_mean,
+        cond_scale=c_scale,
+        positive=pos,
+        config=config,
+    )
     # a frozen copy only for the checkpoint fields; the trained network is wrapped at the end
     model = ParameterScore(_build(config, dim, cond_dim, objective), **fields)
     u_all = torch.as_tensor((eta - mean) / scale, dtype=torch.float32, device=device)
@@ -374,15 +397,37 @@ def _train(theta, cond, *, objective, config, seed, checkpoint, positive, prior_
         return loss.mean()
 
     # the checkpoint fields fit() writes besides weights and training state
-    meta = {k: v for k, v in _payload(model, {}).items()
-            if k not in ("format", "version", "weights", "training")}
-    ema = fit(net, loss_fn, config=config, seed=seed, device=device, checkpoint=path,
-              resume=resume, meta=meta, progress=progress, desc=f"{objective} score")
+    meta = {
+        k: v
+        for k, v in _payload(model, {}).items()
+        if k not in ("format", "version", "weights", "training")
+    }
+    ema = fit(
+        net,
+        loss_fn,
+        config=config,
+        seed=seed,
+        device=device,
+        checkpoint=path,
+        resume=resume,
+        meta=meta,
+        progress=progress,
+        desc=f"{objective} score",
+    )
     return ParameterScore(ema, **fields).to(device)
 
 
-DEFAULT_CONFIG = ScoreConfig(width=64, n_blocks=2, n_iterations=2000, batch_size=256, lr=2e-3,
-                             warmup=50, ema_decay=0.99, sigma_min=1e-2, sigma_max=30.0)
+DEFAULT_CONFIG = ScoreConfig(
+    width=64,
+    n_blocks=2,
+    n_iterations=2000,
+    batch_size=256,
+    lr=2e-3,
+    warmup=50,
+    ema_decay=0.99,
+    sigma_min=1e-2,
+    sigma_max=30.0,
+)
 
 
 def train_parameter_score(
@@ -428,9 +473,18 @@ def train_parameter_score(
     cond = None
     if conditions is not None:
         cond = as_samples(conditions, "conditions", n=theta.shape[0])
-    return _train(theta, cond, objective=objective, config=config, seed=seed,
-                  checkpoint=checkpoint, positive=positive, prior_score=None,
-                  exact_trace_max=exact_trace_max, progress=progress)
+    return _train(
+        theta,
+        cond,
+        objective=objective,
+        config=config,
+        seed=seed,
+        checkpoint=checkpoint,
+        positive=positive,
+        prior_score=None,
+        exact_trace_max=exact_trace_max,
+        progress=progress,
+    )
 
 
 def train_fisher_score(
@@ -445,7 +499,8 @@ def train_fisher_score(
     checkpoint=None,
     progress: bool = False,
 ) -> ParameterScore:
-    r"""Fisher score matching: learn $\nabla_\theta \log p(y \mid \theta)$ for an unknown likelihood.
+    r"""Fisher score matching: learn $\nabla_\theta \log p(y \mid \theta)$ for an unknown
+    likelihood.
 
     Parameters
     ----------
@@ -467,6 +522,15 @@ def train_fisher_score(
     theta = as_samples(theta, "theta")
     obs = as_samples(observations, "observations", n=theta.shape[0])
     prior = as_samples(prior_scores, "prior_scores", dim=theta.shape[1], n=theta.shape[0])
-    return _train(theta, obs, objective="fsm", config=config, seed=seed,
-                  checkpoint=checkpoint, positive=positive, prior_score=prior,
-                  exact_trace_max=exact_trace_max, progress=progress)
+    return _train(
+        theta,
+        obs,
+        objective="fsm",
+        config=config,
+        seed=seed,
+        checkpoint=checkpoint,
+        positive=positive,
+        prior_score=prior,
+        exact_trace_max=exact_trace_max,
+        progress=progress,
+    )

@@ -2,7 +2,8 @@
 
 The public API is flat: everything a user needs is importable from `beamopt`. The code
 lives in one subpackage per family (`bistatic`, `posterior`, `precoding`, `score`,
-`beampattern`) on a shared foundation (steering vectors, units, result types, errors).
+`beampattern`, `channels`, `metrics`) on a shared foundation (steering vectors, units,
+result types, errors).
 Heavy dependencies (cvxpy, pymanopt, torch, matplotlib) are imported only by the functions
 that need them, so `import beamopt` stays fast; the names that need torch (score models,
 end-to-end learning) are loaded on first access.
@@ -147,9 +148,42 @@ _LAZY_CHANNELS = (
     "train_e2e_precoder",
 )
 
+# --- score-based ISAC metrics: BCRB, MMSE, KLD and MI from learned scores; loaded lazily
+_LAZY_METRICS = (
+    "train_parameter_score",
+    "train_fisher_score",
+    "ParameterScore",
+    "ParameterScoreNet",
+    "fisher_from_scores",
+    "expected_fim",
+    "gaussian_fim",
+    "bayesian_fim",
+    "bcrb",
+    "FisherEstimate",
+    "BoundEstimate",
+    "tweedie_estimate",
+    "gaussian_denoiser",
+    "score_denoiser",
+    "turbo_message_passing",
+    "TurboResult",
+    "mmse_monte_carlo",
+    "MMSEEstimate",
+    "kl_divergence",
+    "mutual_information",
+    "InformationEstimate",
+    "NearFieldArray",
+    "detection_probability",
+    "swerling_kld_per_snapshot",
+    "data_fim_operator",
+    "fim_of_covariance",
+    "minimize_bcrb_trace",
+    "BCRBDesign",
+)
+
 _LAZY = {
     **{name: "score" for name in _LAZY_SCORE},
     **{name: "channels" for name in _LAZY_CHANNELS},
+    **{name: "metrics" for name in _LAZY_METRICS},
     **{name: "beampattern" for name in _LAZY_BEAMPATTERN},
 }
 

@@ -26,6 +26,12 @@ EXAMPLES = {
         "score_precoding_trajectory.csv",
         "score_precoding_trajectory.png",
     ],
+    "examples/scoring_isac.py": [
+        "scoring_isac.png",
+        "scoring_isac_detection.csv",
+        "scoring_isac_localisation.csv",
+        "scoring_isac_design.csv",
+    ],
 }
 
 

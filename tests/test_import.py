@@ -35,7 +35,7 @@ def test_sdp_loads_cvxpy_on_first_use():
 
 def test_torch_names_load_on_first_access_and_match_their_families():
     code = (
-        "import beamopt, beamopt.score, beamopt.beampattern, beamopt.channels\n"
+        "import beamopt, beamopt.score, beamopt.beampattern, beamopt.channels, beamopt.metrics\n"
         "for name, family in beamopt._LAZY.items():\n"
         "    sub = getattr(beamopt, family)\n"
         "    assert getattr(beamopt, name) is getattr(sub, name), name\n"

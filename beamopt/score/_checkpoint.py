@@ -23,11 +23,14 @@ RESUMABLE_FIELDS = frozenset({"n_iterations", "checkpoint_every", "device"})
 
 
 def payload(
-    *, kind, config, channel_shape, obs_shape, scale, obs_scale, weights, training=None
+    *, kind, config, channel_shape, obs_shape, scale, obs_scale, weights, training=None, **extra
 ) -> dict:
+    """The checkpoint dict; `extra` holds model-specific fields (e.g. the metrics family's
+    normalisation), stored beside the common ones."""
     from .. import __version__
 
     return {
+        **extra,
         "format": FORMAT,
         "kind": kind,
         "version": __version__,

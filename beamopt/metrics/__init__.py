@@ -1,0 +1,58 @@
+r"""Score-based ISAC metrics: score matching for parameters, Bayesian FIM/BCRB, MMSE, KLD and MI.
+
+Implements the framework of "Scoring ISAC: Score-based ISAC performance evaluation": learn
+the scores a metric needs from samples (ISM/SSM/DSM/FSM), then evaluate the Bayesian FIM and
+BCRB, MMSE estimators, and KL divergence / mutual information from them, each with its
+Monte Carlo standard error. torch is imported only by `score_matching` (lazily here).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "ParameterScore": "score_matching",
+    "ParameterScoreNet": "score_matching",
+    "train_parameter_score": "score_matching",
+    "train_fisher_score": "score_matching",
+    "FisherEstimate": "fim",
+    "BoundEstimate": "fim",
+    "fisher_from_scores": "fim",
+    "expected_fim": "fim",
+    "gaussian_fim": "fim",
+    "bayesian_fim": "fim",
+    "bcrb": "fim",
+    "tweedie_estimate": "mmse",
+    "gaussian_denoiser": "mmse",
+    "score_denoiser": "mmse",
+    "TurboResult": "mmse",
+    "turbo_message_passing": "mmse",
+    "MMSEEstimate": "mmse",
+    "mmse_monte_carlo": "mmse",
+    "InformationEstimate": "information",
+    "kl_divergence": "information",
+    "mutual_information": "information",
+    "NearFieldArray": "nearfield",
+    "detection_probability": "nearfield",
+    "swerling_kld_per_snapshot": "nearfield",
+    "BCRBDesign": "design",
+    "data_fim_operator": "design",
+    "fim_of_covariance": "design",
+    "minimize_bcrb_trace": "design",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

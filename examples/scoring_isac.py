@@ -163,6 +163,13 @@ def localisation(arr, powers_dbm, quick, rng):
     return rows, design
 
 
+def _joint_legend(ax, twin):
+    """One legend for the curves of an Axes and of its twin (right-hand axis)."""
+    lines, labels = ax.get_legend_handles_labels()
+    more, more_labels = twin.get_legend_handles_labels()
+    ax.legend(lines + more, labels + [f"{t} (right axis)" for t in more_labels], loc="upper left")
+
+
 def plot(det, loc, out):
     import matplotlib
 
@@ -183,7 +190,7 @@ def plot(det, loc, out):
     ax2.plot(p, [r["pd_analytic_gamma1"] for r in det], "g--", label="$P_d$")
     ax2.set_ylabel("$P_d$ ($P_{fa}=0.1$)")
     ax[0].set(xlabel="$P_t$ [dBm]", ylabel="KLD [nats]", yscale="log", title="Fig. 5: $\\gamma=1$")
-    ax[0].legend(loc="upper left")
+    _joint_legend(ax[0], ax2)
     ax[1].plot(p, [r["kld_quadrature_swerling"] for r in det], "k-", label="quadrature")
     ax[1].errorbar(
         p,
@@ -201,7 +208,7 @@ def plot(det, loc, out):
         yscale="log",
         title="Fig. 6: $\\gamma\\sim$Exp(1)",
     )
-    ax[1].legend(loc="upper left")
+    _joint_legend(ax[1], ax3)
     for i, case in ((2, "gamma1"), (3, "swerling")):
         q = [r["p_t_dbm"] for r in loc]
         ax[i].plot(q, [r[f"bcrb_analytic_{case}"] for r in loc], "k-", label="analytic BCRB")

@@ -11,6 +11,8 @@ end-to-end learning) are loaded on first access.
 
 from __future__ import annotations
 
+from ._lazy import lazy_attributes as _lazy_attributes
+
 # --- foundation: arrays, units, results, errors
 from .arrays import element_positions as element_positions
 from .arrays import steering_vector as steering_vector
@@ -189,17 +191,4 @@ _LAZY = {
 
 __version__ = "0.1.0"
 
-
-def __getattr__(name: str):
-    family = _LAZY.get(name)
-    if family is None:
-        raise AttributeError(f"module 'beamopt' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{family}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), _LAZY)

@@ -9,6 +9,7 @@ learnable steering dictionary shared by the LS transmitter and the sensing recei
 
 from __future__ import annotations
 
+from .._lazy import lazy_attributes as _lazy_attributes
 from .array_model import ideal_positions, impaired_positions, steering_matrix
 from .calibration import dictionary_correlation
 from .covariance import CovarianceMatchResult, covariance_beampattern, match_covariance_pattern
@@ -63,10 +64,4 @@ __all__ = [
     *_LAZY,
 ]
 
-
-def __getattr__(name):
-    import importlib
-
-    if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), _LAZY)

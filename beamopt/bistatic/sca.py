@@ -121,8 +121,10 @@ def _check_start(scenario, gamma, initial_point):
 def _gains(scenario, Wn, Rn):
     """Normalised information Phi and gains (w, s) of a normalised design (Wn per user)."""
     a = scenario.a / np.sqrt(scenario.n_tx)
-    w = np.vdot(a, Wn.sum(axis=0) @ a).real
-    s = np.vdot(a, Rn @ a).real
+    # einsum, not matmul: a BLAS matrix-vector product per SCA iteration is slower with
+    # the default thread pool than with one thread (and this is the loop's only O(n_tx^2) work)
+    w = np.einsum("i,kij,j->", a.conj(), Wn, a).real
+    s = np.einsum("i,ij,j->", a.conj(), Rn, a).real
     kappa = scenario.g0 * scenario.power * scenario.n_tx
     return float(fr.information_shape(w, s, kappa, scenario.n_rx)), w, s
 

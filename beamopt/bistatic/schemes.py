@@ -67,7 +67,6 @@ __all__ = [
 BOUNDARY_SIGNALS = ("gaussian", "superposition", "known")
 
 
-# ----------------------------------------------------------------------------- helpers
 # ------------------------------------------------------------ CRB-rate benchmarks (V-B)
 @dataclass(frozen=True, eq=False)
 class SchemeDesign:

@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/bench_boundary_scale.py [--n-tx 256 1024] [--n-points 100]
-        [--repeats 3] [--rounds 2] [--sweep-points 50] [--n-trials 100] [--out DIR]
+        [--repeats 3] [--rounds 2] [--sweep-points 50] [--n-trials 100]
+        [--sca-n-tx 64] [--sca-users 3] [--out DIR]
 
 Each case runs in fresh child processes, alternately with the default BLAS threads (the
 ``OMP/OPENBLAS/MKL_NUM_THREADS`` variables removed) and with one thread, ``--rounds``
@@ -18,6 +19,9 @@ Cases:
   ``n_tx = 256``.
 * ``crb_sweep``: :func:`beamopt.crb_sweep` exactly as ``beamopt crb-vs-snr`` calls it with
   its default config (``--sweep-points`` SNRs, ``--n-trials`` Monte Carlo trials).
+* ``sca``: :func:`beamopt.minimize_crb` with ``signal="superposition"`` (multi-start SCA
+  with its certified bound) for ``--sca-users`` users at ``--sca-n-tx`` elements, each
+  user at 30 % of its largest SNR split evenly (``--sca-n-tx 0`` skips the case).
 
 For every case and setting: the best wall time of ``--repeats`` calls (after a warm-up
 call on a tiny problem) over the rounds, and the largest peak memory traced by
@@ -75,6 +79,20 @@ def _sweep_call(n_points: int, n_trials: int):
     )
 
 
+def _sca_call(n_tx: int, n_users: int):
+    import numpy as np
+
+    import beamopt
+
+    sc = beamopt.BistaticScenario.from_geometry(
+        n_tx=n_tx,
+        user_angle_deg=list(np.linspace(-40.0, 60.0, n_users)),
+        d_bs_user=[80.0] * n_users,
+    )
+    snr = 0.3 * sc.max_snr / n_users
+    return sc.n_tx, lambda: beamopt.minimize_crb(sc, snr, signal="superposition")
+
+
 def _measure(call, warm_up, repeats: int) -> dict:
     warm_up()  # imports, caches and first-call overheads, on a tiny problem
     best = float("inf")
@@ -93,6 +111,9 @@ def _child(spec: dict) -> None:
     if spec["case"] == "boundary":
         n_tx, call = _boundary_call(spec["n_tx"], spec["n_points"])
         warm_up = _boundary_call(16, 2)[1]
+    elif spec["case"] == "sca":
+        n_tx, call = _sca_call(spec["n_tx"], spec["n_users"])
+        warm_up = _sca_call(8, spec["n_users"])[1]
     else:
         n_tx, call = _sweep_call(spec["n_points"], spec["n_trials"])
         warm_up = _sweep_call(2, 2)[1]
@@ -146,6 +167,8 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--rounds", type=int, default=2, help="alternations of the two settings")
     parser.add_argument("--sweep-points", type=int, default=50, help="SNRs of the sweep")
     parser.add_argument("--n-trials", type=int, default=100, help="Monte Carlo trials per SNR")
+    parser.add_argument("--sca-n-tx", type=int, default=64, help="array of the SCA case (0: skip)")
+    parser.add_argument("--sca-users", type=int, default=3, help="users of the SCA case")
     parser.add_argument("--out", type=Path, default=None, help="folder for the CSV")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -166,6 +189,16 @@ def main(argv=None) -> list[dict]:
             "repeats": args.repeats,
         }
     )
+    if args.sca_n_tx > 0:
+        specs.append(
+            {
+                "case": "sca",
+                "n_tx": args.sca_n_tx,
+                "n_users": args.sca_users,
+                "n_points": 1,
+                "repeats": args.repeats,
+            }
+        )
     rows = []
     print(f"{'case':<10} {'n_tx':>5} {'points':>6} {'default s':>10} {'1-thread s':>10} "
           f"{'ratio':>6} {'peak MB':>8}  verdict")  # fmt: skip

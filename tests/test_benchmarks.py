@@ -22,6 +22,7 @@ def _load(relative: str):
 def test_boundary_scale_benchmark_tiny(tmp_path, capsys):
     module = _load("benchmarks/bench_boundary_scale.py")
     argv = ["--n-tx", "8", "--n-points", "3", "--sweep-points", "2", "--n-trials", "2"]
+    argv += ["--sca-n-tx", "0"]  # the SCA case imports cvxpy in each child: too slow here
     rows = module.main([*argv, "--repeats", "1", "--rounds", "1", "--out", str(tmp_path)])
     assert [(r["case"], r["n_tx"]) for r in rows] == [("boundary", 8), ("crb_sweep", 16)]
     with (tmp_path / "bench_boundary_scale.csv").open() as fh:

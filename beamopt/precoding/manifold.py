@@ -88,8 +88,21 @@ class ExpectedSpectralEfficiency:
     def _scale(self) -> float:
         return 1.0 / (self.H.shape[0] * self.H.shape[1] * np.log(2.0))
 
+    @property
+    def _rows(self) -> np.ndarray:
+        # Samples and receive antennas stacked as rows, (n_subcarriers, n_samples * n_rx, n_tx):
+        # sums over samples become one BLAS product per subcarrier, with no per-sample
+        # (n_tx, n_streams) intermediates.
+        return self.H.reshape(self.H.shape[0], -1, self.H.shape[-1])
+
+    def _sum_hh(self, Z) -> np.ndarray:
+        r"""$\sum_s H^{(s)H} Z_s$ for `Z` of shape (n_subcarriers, n_samples, n_rx, n_streams)."""
+        # conj(H^T conj(Z)) lets BLAS read H transposed in place instead of copying H.conj().
+        Z = Z.reshape(Z.shape[0], -1, Z.shape[-1])
+        return (np.swapaxes(self._rows, -1, -2) @ Z.conj()).conj()
+
     def _parts(self, F):
-        X = self.H @ F[:, None]
+        X = (self._rows @ F).reshape(*self.H.shape[:-1], self.n_streams)
         M = np.eye(self.n_streams) + self._c * (np.swapaxes(X.conj(), -1, -2) @ X)
         return X, M
 
@@ -101,24 +114,24 @@ class ExpectedSpectralEfficiency:
     def gradient(self, F) -> np.ndarray:
         r"""Euclidean gradient $\nabla f$, shape (n_subcarriers, n_tx, n_streams)."""
         X, M = self._parts(F)
-        HhX = np.swapaxes(self.H.conj(), -1, -2) @ X
-        return 2.0 * self._c * self._scale * np.sum(HhX @ np.linalg.inv(M), axis=1)
+        return 2.0 * self._c * self._scale * self._sum_hh(X @ np.linalg.inv(M))
 
     def hessian(self, F, V) -> np.ndarray:
         r"""Directional derivative $\mathrm{D}\nabla f(F)[V]$, shape like `F`."""
         X, M = self._parts(F)
         Minv = np.linalg.inv(M)
-        Y = self.H @ V[:, None]
+        Y = (self._rows @ V).reshape(X.shape)
         XhY = np.swapaxes(X.conj(), -1, -2) @ Y
         dM = self._c * (XhY + np.swapaxes(XhY.conj(), -1, -2))
         inner = (Y - X @ Minv @ dM) @ Minv
-        return 2.0 * self._c * self._scale * np.sum(np.swapaxes(self.H.conj(), -1, -2) @ inner, 1)
+        return 2.0 * self._c * self._scale * self._sum_hh(inner)
 
 
 def _as_subcarrier_samples(H) -> np.ndarray:
     """Samples-first input -> the internal (n_subcarriers, n_samples, n_rx, n_tx) layout."""
     H = channel_samples(H)
-    return np.swapaxes(H, 0, 1) if H.ndim == 4 else H[None]
+    # Contiguous, so that ExpectedSpectralEfficiency can stack the samples without a copy.
+    return np.ascontiguousarray(np.swapaxes(H, 0, 1) if H.ndim == 4 else H[None])
 
 
 def manifold_problem(H, n_streams: int, snr, *, backend: str = "numpy"):

@@ -287,8 +287,9 @@ def train_neural_isac(
     seed = check_training_args(mean_deg, span_deg, rng)
     dev = resolve_device(device)
     gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)  # weight initialisation
-    model = NeuralISAC(pos.size, n_messages, hidden, energy=energy).to(dev)
+    with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's global RNG untouched
+        torch.manual_seed(seed)
+        model = NeuralISAC(pos.size, n_messages, hidden, energy=energy).to(dev)
     pos_t = torch.as_tensor(pos)
     bce = torch.nn.BCEWithLogitsLoss()
     cce = torch.nn.CrossEntropyLoss()

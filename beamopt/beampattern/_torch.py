@@ -1,8 +1,7 @@
 """torch plumbing shared by the two learned ISAC models (model-driven and autoencoder).
 
-Only [`learning`][beamopt.beampattern.learning] and
-[`autoencoder`][beamopt.beampattern.autoencoder] import this, so `import beamopt` never
-loads torch. Every draw comes from the caller's seeded `torch.Generator`, in float64.
+Only `learning` and `autoencoder` import this, so `import beamopt` never loads torch.
+Every draw comes from the caller's seeded `torch.Generator`, in float64.
 """
 
 from __future__ import annotations

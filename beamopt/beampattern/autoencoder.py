@@ -57,6 +57,8 @@ import torch
 from .._validation import as_array, check_int, check_positive, check_unit_interval, readonly
 from ..result import SolverResult
 from ..units import db_to_linear
+from ._torch import check_seed, check_training_args, randn_complex, random_sectors, uniform
+from ._torch import device as resolve_device
 from .metrics import IsacTradeoff
 from .sectors import check_sector
 
@@ -171,20 +173,8 @@ class NeuralISACResult(SolverResult):
     n_parameters: int
 
 
-def _device(device):
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def _cn(gen, shape, power):
-    re = torch.randn(shape, generator=gen, dtype=torch.float64)
-    im = torch.randn(shape, generator=gen, dtype=torch.float64)
-    return (np.sqrt(power / 2) * torch.complex(re, im)).to(torch.complex64)
-
-
-def _uniform(gen, lo, hi, n):
-    return lo + (hi - lo) * torch.rand(n, generator=gen, dtype=torch.float64)
+    return randn_complex(gen, shape, power).to(torch.complex64)
 
 
 def _steer(pos, theta):
@@ -193,7 +183,7 @@ def _steer(pos, theta):
 
 def _batch(gen, n, pos, target_sectors, comm, M, sig_r, sig_c, present=None):
     """Draw one batch (CPU, float32); `target_sectors` (n, 2) radians."""
-    theta = _uniform(gen, 0, 1, n) * (target_sectors[:, 1] - target_sectors[:, 0])
+    theta = uniform(gen, 0, 1, n) * (target_sectors[:, 1] - target_sectors[:, 0])
     theta = theta + target_sectors[:, 0]
     t = (torch.rand(n, generator=gen, dtype=torch.float64) < 0.5) if present is None else present
     return dict(
@@ -205,7 +195,7 @@ def _batch(gen, n, pos, target_sectors, comm, M, sig_r, sig_c, present=None):
         alpha=_cn(gen, n, sig_r),
         n_r=_cn(gen, (n, pos.numel()), 1.0),
         m=torch.randint(M, (n,), generator=gen),
-        a_c=_steer(pos, _uniform(gen, comm[0].item(), comm[1].item(), n)),
+        a_c=_steer(pos, uniform(gen, comm[0].item(), comm[1].item(), n)),
         beta=_cn(gen, n, sig_c),
         n_c=_cn(gen, n, 1.0),
     )
@@ -294,31 +284,23 @@ def train_neural_isac(
     learning_rate = check_positive(learning_rate, "learning_rate")
     sig_r = db_to_linear(float(as_array(snr_radar_db, "snr_radar_db", dtype=float, ndim=0)))
     sig_c = db_to_linear(float(as_array(snr_comm_db, "snr_comm_db", dtype=float, ndim=0)))
-    check_sector([mean_deg[0] - span_deg[1] / 2, mean_deg[1] + span_deg[1] / 2], "mean_deg")
-    if not 0 < span_deg[0] <= span_deg[1]:
-        raise ValueError(f"span_deg must satisfy 0 < min <= max; got {span_deg}")
-    if not isinstance(rng, int | np.integer):
-        raise ValueError(f"rng must be an int seed; got {rng!r}")
-    dev = _device(device)
-    gen = torch.Generator().manual_seed(int(rng))
-    torch.manual_seed(int(rng))  # weight initialisation
-    model = NeuralISAC(pos.size, n_messages, hidden, energy=energy).to(dev)
+    seed = check_training_args(mean_deg, span_deg, rng)
+    dev = resolve_device(device)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's global RNG untouched
+        torch.manual_seed(seed)
+        model = NeuralISAC(pos.size, n_messages, hidden, energy=energy).to(dev)
     pos_t = torch.as_tensor(pos)
     bce = torch.nn.BCEWithLogitsLoss()
     cce = torch.nn.CrossEntropyLoss()
-
-    def sectors(n):
-        mean = _uniform(gen, *mean_deg, n)
-        span = _uniform(gen, *span_deg, n)
-        s = torch.stack([mean - span / 2, mean + span / 2], -1)
-        return torch.deg2rad(s).clamp(-np.pi / 2, np.pi / 2)
 
     def run(params, n_steps, loss_fn, label):
         opt = torch.optim.Adam(params, lr=learning_rate)
         hist = np.empty(n_steps)
         for it in progress_bar(range(n_steps), progress, label):
-            d = _batch(gen, batch_size, pos_t, sectors(batch_size), comm, n_messages, sig_r,
-                       sig_c, None if label.endswith("detection") else True)  # fmt: skip
+            sec = random_sectors(gen, batch_size, mean_deg, span_deg)
+            d = _batch(gen, batch_size, pos_t, sec, comm, n_messages, sig_r, sig_c,
+                       None if label.endswith("detection") else True)  # fmt: skip
             d = {k: v.to(dev) for k, v in d.items()}
             logit, theta_hat, msg = _forward(model, d)
             loss = loss_fn(d, logit, theta_hat) + (1 - omega) * cce(msg, d["m"])
@@ -410,14 +392,13 @@ def neural_isac_tradeoff(
     n_threshold = check_int(n_threshold, "n_threshold", minimum=10)
     sig_r = db_to_linear(float(as_array(snr_radar_db, "snr_radar_db", dtype=float, ndim=0)))
     sig_c = db_to_linear(float(as_array(snr_comm_db, "snr_comm_db", dtype=float, ndim=0)))
-    if not isinstance(rng, int | np.integer):
-        raise ValueError(f"rng must be an int seed; got {rng!r}")
+    seed = check_seed(rng)
     p_md, ser, rmse, omegas = [], [], [], []
     for res in results:
         model = res.model
         if model.n_tx != pos.numel():
             raise ValueError(f"true_positions has {pos.numel()} elements; model has {model.n_tx}")
-        gen = torch.Generator().manual_seed(int(rng))
+        gen = torch.Generator().manual_seed(seed)
         comm = torch.tensor(res.comm_sector)
         h0 = _batch(gen, n_threshold, pos, sector.expand(n_threshold, 2), comm,
                     model.n_messages, sig_r, sig_c, False)  # fmt: skip

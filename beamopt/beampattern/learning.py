@@ -39,16 +39,12 @@ import torch
 from .._validation import as_array, check_int, check_nonnegative, check_positive, readonly
 from ..result import SolverResult
 from ..units import db_to_linear
+from ._torch import check_training_args, randn_complex, random_sectors
+from ._torch import device as resolve_device
 from .array_model import ideal_positions, steering_matrix
-from .sectors import angle_grid, check_sector
+from .sectors import angle_grid
 
 __all__ = ["ModelDrivenISAC", "LearnedDictionary", "train_model_driven"]
-
-
-def _device(device):
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class ModelDrivenISAC(torch.nn.Module):
@@ -119,24 +115,6 @@ class LearnedDictionary(SolverResult):
     grid: np.ndarray
 
 
-def _sectors(gen, n, mean_deg, span_deg):
-    mean = mean_deg[0] + (mean_deg[1] - mean_deg[0]) * torch.rand(
-        n, generator=gen, dtype=torch.float64
-    )
-    span = span_deg[0] + (span_deg[1] - span_deg[0]) * torch.rand(
-        n, generator=gen, dtype=torch.float64
-    )
-    return torch.deg2rad(torch.stack([mean - span / 2, mean + span / 2], -1)).clamp(
-        -np.pi / 2, np.pi / 2
-    )
-
-
-def _cn(gen, shape, power, dtype):
-    re = torch.randn(shape, generator=gen, dtype=dtype)
-    im = torch.randn(shape, generator=gen, dtype=dtype)
-    return np.sqrt(power / 2) * torch.complex(re, im)
-
-
 def train_model_driven(
     true_positions,
     *,
@@ -198,13 +176,9 @@ def train_model_driven(
     learning_rate = check_positive(learning_rate, "learning_rate")
     init_noise = check_nonnegative(init_noise, "init_noise")
     sigma_r = db_to_linear(float(as_array(snr_radar_db, "snr_radar_db", dtype=float, ndim=0)))
-    check_sector([mean_deg[0] - span_deg[1] / 2, mean_deg[1] + span_deg[1] / 2], "mean_deg")
-    if not 0 < span_deg[0] <= span_deg[1]:
-        raise ValueError(f"span_deg must satisfy 0 < min <= max; got {span_deg}")
-    if not isinstance(rng, int | np.integer):
-        raise ValueError(f"rng must be an int seed; got {rng!r}")
-    dev = _device(device)
-    gen = torch.Generator().manual_seed(int(rng))
+    seed = check_training_args(mean_deg, span_deg, rng)
+    dev = resolve_device(device)
+    gen = torch.Generator().manual_seed(seed)
 
     K = pos.size
     grid = angle_grid(n_grid)
@@ -221,7 +195,7 @@ def train_model_driven(
     history = np.empty(n_iterations)
     t0 = time.perf_counter()
     for it in progress_bar(range(n_iterations), progress, "model-driven ISAC"):
-        sec = _sectors(gen, batch_size, mean_deg, span_deg).to(dev, dtype)
+        sec = random_sectors(gen, batch_size, mean_deg, span_deg).to(dev, dtype)
         b = ((grid_t >= sec[:, :1]) & (grid_t <= sec[:, 1:])).to(dtype)
         empty = b.sum(-1) == 0  # a sector narrower than the grid step: take its nearest point
         if empty.any():
@@ -229,8 +203,8 @@ def train_model_driven(
             b[empty, near] = 1
         u = torch.rand(batch_size, generator=gen, dtype=torch.float64).to(dev, dtype)
         theta = sec[:, 0] + u * (sec[:, 1] - sec[:, 0])
-        alpha = _cn(gen, (batch_size,), sigma_r, torch.float64).to(dev, cdtype)
-        noise = _cn(gen, (batch_size, K), 1.0, torch.float64).to(dev, cdtype)
+        alpha = randn_complex(gen, (batch_size,), sigma_r).to(dev, cdtype)
+        noise = randn_complex(gen, (batch_size, K), 1.0).to(dev, cdtype)
         a = torch.exp(2j * np.pi * pos_t * torch.sin(theta)[:, None].to(cdtype))  # (B, K)
         x = model.transmit(b)
         y = (alpha * (a * x).sum(-1))[:, None] * a + noise

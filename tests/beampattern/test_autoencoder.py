@@ -67,3 +67,15 @@ def test_bad_evaluation_arguments_raise(trained):
         neural_isac_tradeoff([trained], ideal_positions(K), (10.0, -10.0))
     with pytest.raises(ValueError, match="true_positions"):
         neural_isac_tradeoff([trained], ideal_positions(K + 1), SECTOR)
+
+
+def test_training_leaves_the_global_torch_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    kw = dict(n_iterations=1, batch_size=4, device="cpu")
+    a = train_neural_isac(ideal_positions(4), rng=7, **kw)
+    assert torch.equal(torch.rand(3), expected)
+    b = train_neural_isac(ideal_positions(4), rng=7, **kw)  # same seed, same weights
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(pa, pb)

@@ -25,6 +25,7 @@ Theory*, 1993, Theorem 10.3 (complex form: Section 15.8).
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -190,6 +191,15 @@ class GaussianPosterior:
         """
         return self._sqrt
 
+    @functools.cached_property
+    def prior_root(self) -> np.ndarray:
+        """Square root $R$ with $R R^H$ equal to `prior_cov`, shape (n_channel, n_channel).
+
+        Computed on first use (one eigendecomposition) and kept, so repeated prior draws
+        do not redo it.
+        """
+        return readonly(psd_sqrt(self.prior_cov))
+
     @property
     def gain(self) -> np.ndarray:
         """LMMSE gain $K = C A^H S^{-1}$, shape (n_channel, n_obs), complex128."""
@@ -275,6 +285,5 @@ class GaussianPosterior:
         ndarray, shape (n_samples, *channel_shape), complex128
         """
         n_samples = check_int(n_samples, "n_samples")
-        root = psd_sqrt(self.prior_cov)
         z = standard_complex_normal(as_generator(seed), (n_samples, self.observation.n_channel))
-        return self.prior_mean + (z @ root.T).reshape(n_samples, *self.channel_shape)
+        return self.prior_mean + (z @ self.prior_root.T).reshape(n_samples, *self.channel_shape)

@@ -37,7 +37,7 @@ import numpy as np
 from scipy.special import logsumexp, softmax
 
 from .._validation import as_array, as_generator, check_int, readonly
-from .gaussian import GaussianPosterior, psd_sqrt, standard_complex_normal
+from .gaussian import GaussianPosterior, standard_complex_normal
 from .observation import LinearObservation
 
 __all__ = ["GaussianMixturePosterior"]
@@ -223,7 +223,7 @@ class GaussianMixturePosterior:
         -------
         ndarray, shape (n_samples, *channel_shape), complex128
         """
-        roots = [psd_sqrt(C) for C in self.covariances]
+        roots = [c.prior_root for c in self.components]
         return self._draw(self.weights, self.means, roots, n_samples, seed)
 
     def _draw(self, weights, means, roots, n_samples, seed) -> np.ndarray:

@@ -18,7 +18,8 @@ Monte Carlo errors: each estimate is a mean over $M$ independent parameter draws
 per-draw matrix $G_m$; the standard error of entry $(i,j)$ is $\mathrm{std}_m(G_{m,ij})/\sqrt M$.
 The standard error of $\operatorname{tr}\,\mathrm{BCRB}$ is the delta method,
 $\mathrm{std}_m\operatorname{tr}(P G_m P^\top)/\sqrt M$ with $P = E^\top J_b^{-1}$ the rows of
-the inverse for the kept parameters.
+the inverse for the kept parameters; for a sum of independent estimates (prior and data from
+separate draws) the squared errors of the parts add.
 """
 
 from __future__ import annotations
@@ -55,8 +56,11 @@ class FisherEstimate:
         Independent parameter draws $M$.
     n_measurements : int
         Measurements per draw $L$ averaged inside each draw (1 for a prior FIM).
-    contributions : ndarray, shape (n_samples, d, d)
-        The per-draw matrices $G_m$ (their mean is `matrix`).
+    contributions : ndarray, shape (n, d, d)
+        The per-draw matrices $G_m$ (their mean is `matrix`); for a sum of independent
+        estimates, the parts' matrices stacked.
+    parts : tuple of FisherEstimate
+        The independent estimates this one sums (empty for a single mean over draws).
     """
 
     matrix: np.ndarray
@@ -64,6 +68,7 @@ class FisherEstimate:
     n_samples: int
     n_measurements: int
     contributions: np.ndarray
+    parts: tuple[FisherEstimate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,16 +182,15 @@ def bayesian_fim(prior: FisherEstimate, data: FisherEstimate) -> FisherEstimate:
             f"prior and data must have the same shape; got {prior.matrix.shape} and "
             f"{data.matrix.shape}"
         )
-    if prior.n_samples == data.n_samples:
-        out = _estimate(prior.contributions + data.contributions, data.n_measurements)
-        return out
-    G = np.concatenate([prior.contributions, data.contributions])  # kept for the record
+    if prior.n_samples == data.n_samples and not prior.parts and not data.parts:
+        return _estimate(prior.contributions + data.contributions, data.n_measurements)
     return FisherEstimate(
         matrix=readonly(prior.matrix + data.matrix),
         stderr=readonly(np.hypot(prior.stderr, data.stderr)),
         n_samples=min(prior.n_samples, data.n_samples),
         n_measurements=data.n_measurements,
-        contributions=readonly(G),
+        contributions=readonly(np.concatenate([prior.contributions, data.contributions])),
+        parts=(*(prior.parts or (prior,)), *(data.parts or (data,))),
     )
 
 
@@ -214,11 +218,15 @@ def bcrb(fim: FisherEstimate, keep=None) -> BoundEstimate:
     P = Jinv[list(idx)]
     B = P[:, list(idx)]
     B = 0.5 * (B + B.T)
-    per = np.einsum("ki,mij,kj->m", P, fim.contributions, P)
-    M = per.shape[0]
-    se = float(per.std(ddof=1) / np.sqrt(M)) if M > 1 else float("inf")
-    if fim.n_samples != M:  # independent prior and data sets: conservative
-        se *= np.sqrt(M / fim.n_samples)
+    var = 0.0
+    for part in fim.parts or (fim,):  # independent parts: their variances add
+        per = np.einsum("ki,mij,kj->m", P, part.contributions, P)
+        M = per.shape[0]
+        var += per.var(ddof=1) / M if M > 1 else np.inf
     return BoundEstimate(
-        matrix=readonly(B), trace=float(np.trace(B)), trace_stderr=se, keep=idx, fim=fim
+        matrix=readonly(B),
+        trace=float(np.trace(B)),
+        trace_stderr=float(np.sqrt(var)),
+        keep=idx,
+        fim=fim,
     )

@@ -191,15 +191,17 @@ def turbo_message_passing(
     v_pri = check_positive(prior_var, "prior_var")
     n_iterations = check_int(n_iterations, "n_iterations")
     tol = check_positive(tol, "tol")
-    AAt, I_M = A @ A.T, np.eye(y.size)
+    # thin SVD A = U S V^T, once: A^T (v A A^T + s2 I)^{-1} = V diag(s / (v s^2 + s2)) U^T
+    # and tr(A^T (v A A^T + s2 I)^{-1} A) = sum s^2 / (v s^2 + s2), so an iteration is O(MN)
+    U, sv, Vt = np.linalg.svd(A, full_matrices=False)
     v_floor = 1e-12 * max(v_pri, 1e-300)
     x_B = x_pri.copy()
     v_B = v_pri
     history = []
     for _ in range(n_iterations):
-        G = np.linalg.solve(v_pri * AAt + s2 * I_M, np.column_stack([y - A @ x_pri, A]))
-        x_post = x_pri + v_pri * (A.T @ G[:, 0])
-        v_post = v_pri - v_pri**2 / N * float(np.trace(A.T @ G[:, 1:]))
+        gain = sv / (v_pri * sv**2 + s2)
+        x_post = x_pri + v_pri * (Vt.T @ (gain * (U.T @ (y - A @ x_pri))))
+        v_post = v_pri - v_pri**2 / N * float(np.sum(gain * sv))
         x_ext, v_ext = _ext(x_post, max(v_post, v_floor), x_pri, v_pri, v_floor)
         x_new, v_B = denoiser(x_ext, v_ext)
         x_new = np.asarray(x_new, dtype=float)

@@ -58,3 +58,17 @@ def test_gaussian_fim_matches_numerical_fisher():
 def test_bad_inputs_name_the_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_trace_stderr_of_independent_prior_and_data_matches_the_spread_over_repeats():
+    # prior and data from separate draws of very different sizes (the data FIM is exact, so
+    # all the Monte Carlo error is the prior's): the reported error must match the spread of
+    # the bound over independent repeats of the whole experiment
+    Jd = expected_fim(np.repeat((A.T @ A / S2)[None], 2000, axis=0))
+    traces, errors = [], []
+    for rep in range(300):
+        theta, _ = _draws(100, seed=rep)
+        b = bcrb(bayesian_fim(fisher_from_scores(-np.linalg.solve(C, theta.T).T), Jd))
+        traces.append(b.trace)
+        errors.append(b.trace_stderr)
+    assert np.mean(errors) == pytest.approx(np.std(traces, ddof=1), rel=0.15)

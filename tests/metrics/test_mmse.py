@@ -66,3 +66,24 @@ def test_bad_inputs():
         tweedie_estimate(np.zeros((2, N)), lambda v: v, -1.0)
     with pytest.raises(ValueError, match="x_estimate"):
         mmse_monte_carlo(np.zeros((3, 2)), np.zeros((3, 3)))
+
+
+def test_turbo_with_more_observations_than_unknowns_converges_to_lmmse():
+    A_tall = rng.standard_normal((2 * N, N))
+    x = MU + np.linalg.cholesky(C) @ rng.standard_normal(N)
+    y = A_tall @ x + np.sqrt(S2) * rng.standard_normal(2 * N)
+    res = turbo_message_passing(
+        y,
+        A_tall,
+        S2,
+        gaussian_denoiser(MU, C),
+        prior_mean=MU,
+        prior_var=np.trace(C) / N,
+        n_iterations=200,
+    )
+    # LMMSE in information form (independent of the module's SVD route)
+    exact = np.linalg.solve(
+        np.linalg.inv(C) + A_tall.T @ A_tall / S2, np.linalg.solve(C, MU) + A_tall.T @ y / S2
+    )
+    assert res.converged
+    np.testing.assert_allclose(res.estimate, exact, atol=1e-6)

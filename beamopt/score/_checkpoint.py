@@ -14,7 +14,7 @@ import torch
 
 from .._io import write_atomic
 
-__all__ = ["payload", "save", "load", "check_compatible", "FORMAT"]
+__all__ = ["payload", "save", "load", "save_model", "load_model", "check_compatible", "FORMAT"]
 
 FORMAT = "beamopt.score.checkpoint/1"
 
@@ -48,6 +48,47 @@ def save(path, data: dict) -> Path:
     buf = io.BytesIO()
     torch.save(data, buf)
     return write_atomic(path, buf.getvalue())
+
+
+def save_model(path, kind: str, model) -> Path:
+    """Write a trained model (`ScoreModel` or `ChannelEstimator`: its EMA weights, config,
+    scaling and shapes) as a checkpoint of `kind`."""
+    from dataclasses import asdict
+
+    return save(
+        path,
+        payload(
+            kind=kind,
+            config=asdict(model.config),
+            channel_shape=model.channel_shape,
+            obs_shape=model.obs_shape,
+            scale=model.scale,
+            obs_scale=model.obs_scale,
+            weights=model.network.state_dict(),
+        ),
+    )
+
+
+def load_model(cls, path, *, kind: str, device="auto", **network_options):
+    """Rebuild a `cls` model from a checkpoint of `kind` (a saved model or a training
+    checkpoint) on `device`; `network_options` go to `build_network`."""
+    from ._torch import resolve_device
+    from .networks import build_network
+    from .training import ScoreConfig
+
+    ck = load(path, kind=kind)
+    config = ScoreConfig(**ck["config"])
+    net = build_network(config, ck["channel_shape"], ck["obs_shape"], **network_options)
+    net.load_state_dict(ck["weights"])
+    model = cls(
+        net,
+        channel_shape=ck["channel_shape"],
+        obs_shape=ck["obs_shape"],
+        scale=ck["scale"],
+        obs_scale=ck["obs_scale"],
+        config=config,
+    )
+    return model.to(resolve_device(device))
 
 
 def load(path, *, kind: str) -> dict:

@@ -93,18 +93,7 @@ class ChannelEstimator(nn.Module):
 
     def save(self, path) -> Path:
         """Write the estimator (weights, config, scaling, shapes, version) atomically."""
-        return _checkpoint.save(
-            path,
-            _checkpoint.payload(
-                kind="estimator",
-                config=asdict(self.config),
-                channel_shape=self.channel_shape,
-                obs_shape=self.obs_shape,
-                scale=self.scale,
-                obs_scale=self.obs_scale,
-                weights=self.network.state_dict(),
-            ),
-        )
+        return _checkpoint.save_model(path, "estimator", self)
 
     @classmethod
     def load(cls, path, *, device="auto") -> ChannelEstimator:
@@ -112,19 +101,7 @@ class ChannelEstimator(nn.Module):
 
         `device`: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
         """
-        ck = _checkpoint.load(path, kind="estimator")
-        config = ScoreConfig(**ck["config"])
-        net = build_network(config, ck["channel_shape"], ck["obs_shape"], denoising=False)
-        net.load_state_dict(ck["weights"])
-        est = cls(
-            net,
-            channel_shape=ck["channel_shape"],
-            obs_shape=ck["obs_shape"],
-            scale=ck["scale"],
-            obs_scale=ck["obs_scale"],
-            config=config,
-        )
-        return est.to(resolve_device(device))
+        return _checkpoint.load_model(cls, path, kind="estimator", device=device, denoising=False)
 
 
 def train_estimator(

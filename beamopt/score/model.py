@@ -17,7 +17,6 @@ score $\nabla_x \log p_\sigma(x) = -\hat\epsilon / \sigma$.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -171,18 +170,7 @@ class ScoreModel(nn.Module):
 
     def save(self, path) -> Path:
         """Write the model (EMA weights, config, scaling, shapes, version) atomically."""
-        return _checkpoint.save(
-            path,
-            _checkpoint.payload(
-                kind="score",
-                config=asdict(self.config),
-                channel_shape=self.channel_shape,
-                obs_shape=self.obs_shape,
-                scale=self.scale,
-                obs_scale=self.obs_scale,
-                weights=self.network.state_dict(),
-            ),
-        )
+        return _checkpoint.save_model(path, "score", self)
 
     @classmethod
     def load(cls, path, *, device="auto") -> ScoreModel:
@@ -191,23 +179,7 @@ class ScoreModel(nn.Module):
 
         `device`: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
         """
-        from ._torch import resolve_device
-        from .networks import build_network
-        from .training import ScoreConfig
-
-        ck = _checkpoint.load(path, kind="score")
-        config = ScoreConfig(**ck["config"])
-        net = build_network(config, ck["channel_shape"], ck["obs_shape"])
-        net.load_state_dict(ck["weights"])
-        model = cls(
-            net,
-            channel_shape=ck["channel_shape"],
-            obs_shape=ck["obs_shape"],
-            scale=ck["scale"],
-            obs_scale=ck["obs_scale"],
-            config=config,
-        )
-        return model.to(resolve_device(device))
+        return _checkpoint.load_model(cls, path, kind="score", device=device)
 
     def extra_repr(self) -> str:
         return (

@@ -22,6 +22,8 @@ from .errors import SolverError as SolverError
 from .result import BeamformingResult as BeamformingResult
 from .result import PrecoderResult as PrecoderResult
 from .result import SolverResult as SolverResult
+from .training import TrainingHistory as TrainingHistory
+from .training import TrainingWarning as TrainingWarning
 from .units import db_to_linear as db_to_linear
 from .units import dbm_to_watt as dbm_to_watt
 from .units import linear_to_db as linear_to_db
@@ -78,6 +80,10 @@ from .posterior import GaussianPosterior as GaussianPosterior
 from .posterior import LinearObservation as LinearObservation
 from .posterior import PosteriorSampler as PosteriorSampler
 from .posterior import as_sampler as as_sampler
+from .posterior import CalibrationResult as CalibrationResult
+from .posterior import LinearMMSE as LinearMMSE
+from .posterior import fit_lmmse as fit_lmmse
+from .posterior import posterior_calibration as posterior_calibration
 from .posterior import comb_mask as comb_mask
 from .posterior import hopping_mask as hopping_mask
 
@@ -118,6 +124,9 @@ _LAZY_SCORE = (
     "train_score_model",
     "ChannelEstimator",
     "train_estimator",
+    "check_conditioning",
+    "ConditioningCheck",
+    "denoising_nmse",
     "Denoiser",
     "GaussianDenoiser",
     "GaussianMixtureDenoiser",

@@ -165,7 +165,9 @@ _LAZY_METRICS = (
     "train_fisher_score",
     "ParameterScore",
     "ParameterScoreNet",
+    "ScoreEnsemble",
     "fisher_from_scores",
+    "score_fim",
     "expected_fim",
     "gaussian_fim",
     "bayesian_fim",
@@ -188,6 +190,7 @@ _LAZY_METRICS = (
     "data_fim_operator",
     "fim_of_covariance",
     "minimize_bcrb_trace",
+    "bcrb_gradient",
     "BCRBDesign",
 )
 

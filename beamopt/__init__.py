@@ -187,6 +187,7 @@ _LAZY_METRICS = (
     "NearFieldArray",
     "detection_probability",
     "swerling_kld_per_snapshot",
+    "swerling_kld",
     "data_fim_operator",
     "fim_of_covariance",
     "minimize_bcrb_trace",

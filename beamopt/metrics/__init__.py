@@ -40,6 +40,7 @@ _LAZY: dict[str, str] = {
     "NearFieldArray": "nearfield",
     "detection_probability": "nearfield",
     "swerling_kld_per_snapshot": "nearfield",
+    "swerling_kld": "nearfield",
     "BCRBDesign": "design",
     "data_fim_operator": "design",
     "fim_of_covariance": "design",

@@ -102,11 +102,11 @@ def data_fim_operator(derivatives, noise_var=None, n_snapshots: int = 1, *, nois
     n_snapshots : int
     noise_fim : array_like, shape (n_rx, n_rx) or (2 n_rx, 2 n_rx), optional
         Instead of `noise_var`: the noise's Fisher information. Complex
-        $\Gamma = \mathbb E[\nabla_{z^*}\log p\,(\nabla_{z^*}\log p)^H]\cdot 4$ (Hermitian,
+        $\Gamma = \mathbb E[\nabla_{z^*}\log p\,(\nabla_{z^*}\log p)^H]$ (Hermitian,
         $I/\sigma^2$ for $\mathcal{CN}(0, \sigma^2 I)$), or the real $2n_{rx}\times 2n_{rx}$
         FIM of $[\Re z; \Im z]$ (e.g. `fisher_from_scores(learned_noise_scores).matrix`,
         $2I/\sigma^2$ for $\mathcal{CN}(0, \sigma^2 I)$), whose circular part
-        $\Gamma = \tfrac12(A + C) + \tfrac{j}{2}(B - B^\top)$ of
+        $\Gamma = \tfrac14(A + C) + \tfrac{j}{4}(B - B^\top)$ of
         $\begin{bmatrix}A & B^\top\\ B & C\end{bmatrix}$ is used (exact for circular noise).
 
     Returns
@@ -125,8 +125,9 @@ def data_fim_operator(derivatives, noise_var=None, n_snapshots: int = 1, *, nois
     if G.shape == (2 * n_rx, 2 * n_rx):
         G = np.real(G)
         A, B, C = G[:n_rx, :n_rx], G[n_rx:, :n_rx], G[n_rx:, n_rx:]
-        G = 0.25 * (A + C) + 0.25j * (B - B.T)  # the complex FIM per entry, halved below
-        G = 2.0 * G
+        # 2 Re{m^H Gamma m} = [a; b]^T F [a; b] for m = a + jb and circular F: A = C = 2 Re Gamma,
+        # B = 2 Im Gamma (antisymmetric)
+        G = 0.25 * (A + C) + 0.25j * (B - B.T)
     elif G.shape != (n_rx, n_rx):
         raise ValueError(f"noise_fim must have shape ({n_rx}, {n_rx}) or ({2 * n_rx}, "
                          f"{2 * n_rx}); got {G.shape}")  # fmt: skip

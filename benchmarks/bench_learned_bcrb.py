@@ -120,12 +120,18 @@ def one_repeat(case, rep, args, config):
     rng = np.random.default_rng([args.seed, rep])
     theta = case.sample(args.n_train, rng)
     t0 = time.perf_counter()
-    ens = train_parameter_score(theta, objective="ism", config=config, seed=1000 * rep,
-                                n_seeds=args.seeds)  # fmt: skip
+    ens = train_parameter_score(
+        theta, objective="ism", config=config, seed=1000 * rep, n_seeds=args.seeds
+    )
     train_s = time.perf_counter() - t0
     Jd = expected_fim(case.data_fims(theta))
-    row = {"case": case.name, "repeat": rep, "reference": case.reference, "train_s": train_s,
-           "best_iterations": [h.best_iteration for h in ens.histories]}  # fmt: skip
+    row = {
+        "case": case.name,
+        "repeat": rep,
+        "reference": case.reference,
+        "train_s": train_s,
+        "best_iterations": [h.best_iteration for h in ens.histories],
+    }
     for method in FIM_METHODS:
         b = bcrb(bayesian_fim(score_fim(ens, theta, method=method), Jd))
         shared = bcrb(bayesian_fim(score_fim(ens, theta, method=method, cross_fit=False), Jd))
@@ -144,8 +150,10 @@ def one_repeat(case, rep, args, config):
 
 
 def _covers(entry, reference):
-    lo, hi = entry.get("interval") or (entry["trace"] - Z95 * entry["stderr"],
-                                        entry["trace"] + Z95 * entry["stderr"])  # fmt: skip
+    lo, hi = entry.get("interval") or (
+        entry["trace"] - Z95 * entry["stderr"],
+        entry["trace"] + Z95 * entry["stderr"],
+    )
     return bool(lo <= reference <= hi)
 
 
@@ -155,14 +163,22 @@ def summarise(rows, reference):
         rel = np.array([r[method]["trace"] / reference - 1 for r in rows])
         cover = np.array([_covers(r[method], reference) for r in rows])
         members = np.array([m / reference - 1 for r in rows for m in r[method]["members_all_rows"]])
-        per_rep = [np.mean(np.abs(np.array(r[method]["members_all_rows"]) / reference - 1) <= 0.05)
-                   for r in rows]  # fmt: skip
+        per_rep = [
+            np.mean(np.abs(np.array(r[method]["members_all_rows"]) / reference - 1) <= 0.05)
+            for r in rows
+        ]
         rel_all = np.array([r[method]["trace_all_rows"] / reference - 1 for r in rows])
-        cover_all = np.array([abs(r[method]["trace_all_rows"] - reference)
-                              <= Z95 * r[method]["stderr_all_rows"] for r in rows])  # fmt: skip
+        cover_all = np.array(
+            [
+                abs(r[method]["trace_all_rows"] - reference) <= Z95 * r[method]["stderr_all_rows"]
+                for r in rows
+            ]
+        )
         out[method] = {
             "ensemble_bias": float(rel.mean()),
-            "ensemble_bias_se": float(rel.std(ddof=1) / np.sqrt(rel.size)) if rel.size > 1 else np.nan,
+            "ensemble_bias_se": float(rel.std(ddof=1) / np.sqrt(rel.size))
+            if rel.size > 1
+            else np.nan,
             "ensemble_rel_std": float(rel.std(ddof=1)) if rel.size > 1 else np.nan,
             "mean_reported_rel_se": float(np.mean([r[method]["stderr"] for r in rows]) / reference),
             "coverage_95": float(cover.mean()),
@@ -212,24 +228,44 @@ def main(argv=None):
         rows.append(one_repeat(case, rep, args, config))
         write_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
         r = rows[-1]
-        print(f"repeat {rep}: " + ", ".join(
-            f"{m} {r[m]['trace'] / case.reference - 1:+.3f} ± {r[m]['stderr'] / case.reference:.3f}"
-            for m in FIM_METHODS) + f" (train {r['train_s']:.0f} s)", flush=True)  # fmt: skip
+        print(
+            f"repeat {rep}: "
+            + ", ".join(
+                f"{m} {r[m]['trace'] / case.reference - 1:+.3f} "
+                f"± {r[m]['stderr'] / case.reference:.3f}"
+                for m in FIM_METHODS
+            )
+            + f" (train {r['train_s']:.0f} s)",
+            flush=True,
+        )
     rows = [r for r in rows if r["repeat"] < args.repeats]
     summary = summarise(rows, case.reference)
-    write_atomic(out / f"bench_learned_bcrb_{case.name}{args.tag}_summary.json",
-                 json.dumps({"reference": case.reference, "repeats": len(rows),
-                             "seeds": args.seeds, "n_train": args.n_train,
-                             "summary": summary}, indent=2))  # fmt: skip
-    print(f"{case.name}: reference tr BCRB = {case.reference:.5g}, {len(rows)} repeats x "
-          f"{args.seeds} seeds, {args.n_train} training samples")
+    write_atomic(
+        out / f"bench_learned_bcrb_{case.name}{args.tag}_summary.json",
+        json.dumps(
+            {
+                "reference": case.reference,
+                "repeats": len(rows),
+                "seeds": args.seeds,
+                "n_train": args.n_train,
+                "summary": summary,
+            },
+            indent=2,
+        ),
+    )
+    print(
+        f"{case.name}: reference tr BCRB = {case.reference:.5g}, {len(rows)} repeats x "
+        f"{args.seeds} seeds, {args.n_train} training samples"
+    )
     for method, s in summary.items():
-        print(f"  {method:10s} ensemble bias {s['ensemble_bias']:+.3%} ± {s['ensemble_bias_se']:.2%}"
-              f" (spread {s['ensemble_rel_std']:.2%}, reported se {s['mean_reported_rel_se']:.2%}),"
-              f" 95% coverage {s['coverage_95']:.0%}; members within 5%: "
-              f"{s['member_within_5pct']:.0%} (bias {s['member_bias']:+.2%}, spread "
-              f"{s['member_rel_std']:.2%}), repeats with >= 4/5 within 5%: "
-              f"{s['repeats_with_4_of_5_within_5pct']:.0%}")  # fmt: skip
+        print(
+            f"  {method:10s} ensemble bias {s['ensemble_bias']:+.3%} ± {s['ensemble_bias_se']:.2%}"
+            f" (spread {s['ensemble_rel_std']:.2%}, reported se {s['mean_reported_rel_se']:.2%}),"
+            f" 95% coverage {s['coverage_95']:.0%}; members within 5%: "
+            f"{s['member_within_5pct']:.0%} (bias {s['member_bias']:+.2%}, spread "
+            f"{s['member_rel_std']:.2%}), repeats with >= 4/5 within 5%: "
+            f"{s['repeats_with_4_of_5_within_5pct']:.0%}"
+        )
     return summary
 
 

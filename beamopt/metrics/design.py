@@ -129,8 +129,9 @@ def data_fim_operator(derivatives, noise_var=None, n_snapshots: int = 1, *, nois
         # B = 2 Im Gamma (antisymmetric)
         G = 0.25 * (A + C) + 0.25j * (B - B.T)
     elif G.shape != (n_rx, n_rx):
-        raise ValueError(f"noise_fim must have shape ({n_rx}, {n_rx}) or ({2 * n_rx}, "
-                         f"{2 * n_rx}); got {G.shape}")  # fmt: skip
+        raise ValueError(
+            f"noise_fim must have shape ({n_rx}, {n_rx}) or ({2 * n_rx}, {2 * n_rx}); got {G.shape}"
+        )
     G = 0.5 * (G + G.conj().T)
     if np.linalg.eigvalsh(G)[0] < -1e-10 * max(np.abs(G).max(), 1e-300):
         raise ValueError("noise_fim must be positive semidefinite")
@@ -169,13 +170,14 @@ def _solve_subspace(Jp, D, Q, P, L, solver):
     r = Q.shape[1]
     S = cp.Variable((r, r), hermitian=True)
     U = cp.Variable((d, d), symmetric=True)
-    J = cp.bmat([[cp.real(cp.sum(cp.multiply(S, Dt[i, j].T))) for j in range(d)]
-                 for i in range(d)])  # fmt: skip
+    J = cp.bmat([[cp.real(cp.sum(cp.multiply(S, Dt[i, j].T))) for j in range(d)] for i in range(d)])
     J = J + Jt_p
     Js = 0.5 * (J + J.T)
     lmi = cp.bmat([[U, np.eye(d)], [np.eye(d), Js]])
-    prob = cp.Problem(cp.Minimize(cp.trace(W @ U)),
-                      [S >> 0, cp.real(cp.trace(S)) <= 1.0, 0.5 * (lmi + lmi.T) >> 0])  # fmt: skip
+    prob = cp.Problem(
+        cp.Minimize(cp.trace(W @ U)),
+        [S >> 0, cp.real(cp.trace(S)) <= 1.0, 0.5 * (lmi + lmi.T) >> 0],
+    )
     info = solve_with_fallback(prob, solver)
     if S.value is None:
         raise SolverError(f"BCRB design failed: {info.message}")
@@ -234,7 +236,7 @@ def minimize_bcrb_trace(
     P = check_positive(power, "power")
     tol = check_positive(tol, "tol")
     max_rounds = check_int(max_rounds, "max_rounds")
-    lam, V = np.linalg.eigh(sum(D[i, i] for i in range(d)))
+    _, V = np.linalg.eigh(sum(D[i, i] for i in range(d)))
     V = V[:, ::-1]
     if rank is None:
         Q = np.eye(N, dtype=complex)

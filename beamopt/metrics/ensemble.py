@@ -80,8 +80,9 @@ class ScoreEnsemble:
         if not members:
             raise ValueError("members must hold at least one trained model")
         if len(seeds) != len(members):
-            raise ValueError(f"seeds must name one seed per member; got {len(seeds)} for "
-                             f"{len(members)}")  # fmt: skip
+            raise ValueError(
+                f"seeds must name one seed per member; got {len(seeds)} for {len(members)}"
+            )
         first = members[0]
         for m in members[1:]:
             if (m.objective, m.dim, m.cond_dim) != (first.objective, first.dim, first.cond_dim):
@@ -141,15 +142,18 @@ class ScoreEnsemble:
     def __repr__(self) -> str:
         parts = [f"{self.n_seeds} x {self.objective}", f"dim={self.dim}"]
         if self.cond_dim:
-            parts.append(f"cond_dim={self.cond_dim}" + (", classifier-free" if
-                                                        self.classifier_free else ""))  # fmt: skip
+            parts.append(
+                f"cond_dim={self.cond_dim}" + (", classifier-free" if self.classifier_free else "")
+            )
         hist = [h for h in self.histories if h is not None]
         if hist:
             best = [h.best_iteration for h in hist]
             parts.append(f"best iteration {min(best)}-{max(best)}")
             val = np.array([h.best_validation_loss for h in hist])
             if np.isfinite(val).all():
-                parts.append(f"held-out loss {val.mean():.4g} ± {val.std(ddof=1) if len(val) > 1 else 0:.2g}")
+                parts.append(
+                    f"held-out loss {val.mean():.4g} ± {val.std(ddof=1) if len(val) > 1 else 0:.2g}"
+                )
         if all(r is not None for r in self.held_out_rows):
             parts.append(f"{sum(len(r) for r in self.held_out_rows)} held-out rows in folds")
         return f"ScoreEnsemble({', '.join(parts)})"
@@ -196,8 +200,9 @@ class ScoreEnsemble:
             seeds = list(range(len(list(root.glob("member_*.pt")))))
         if not seeds:
             raise ValueError(f"directory {str(root)!r} holds no ensemble members")
-        members = [ParameterScore.load(root / f"member_{i}.pt", device=device)
-                   for i in range(len(seeds))]  # fmt: skip
+        members = [
+            ParameterScore.load(root / f"member_{i}.pt", device=device) for i in range(len(seeds))
+        ]
         return cls(members, seeds=seeds)
 
 

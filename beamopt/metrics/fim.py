@@ -18,11 +18,13 @@ Three estimators of $J = \mathbb E[s s^\top]$ from a learned score $\hat s = s +
 ([`score_fim`][beamopt.metrics.fim.score_fim], `method=`); by integration by parts
 $-\mathbb E[\nabla\hat s] = \mathbb E[\hat s s^\top]$, so
 
+with $S = \mathbb E[e s^\top + s e^\top]$ and $E = \mathbb E[e e^\top]$:
+
 | method | per-draw matrix | bias |
 |---|---|---|
-| `"plugin"` (eq. (61)) | $\hat s\hat s^\top$ | $\mathbb E[e s^\top + s e^\top] + \mathbb E[e e^\top]$ |
-| `"divergence"` | $-\tfrac12(\nabla\hat s + \nabla\hat s^\top)$ | $\tfrac12\mathbb E[e s^\top + s e^\top]$ |
-| `"debiased"` | $-(\nabla\hat s + \nabla\hat s^\top) - \hat s\hat s^\top$ | $-\mathbb E[e e^\top]$ |
+| `"plugin"` (eq. (61)) | $\hat s\hat s^\top$ | $S + E$ |
+| `"divergence"` | $-\tfrac12(\nabla\hat s + \nabla\hat s^\top)$ | $\tfrac12 S$ |
+| `"debiased"` | $-(\nabla\hat s + \nabla\hat s^\top) - \hat s\hat s^\top$ | $-E$ |
 
 The debiased matrix is the ISM objective in matrix form ($\operatorname{tr}$ of its mean is
 $-2\times$ the ISM loss): it is first-order insensitive to the score error (the bias is
@@ -285,8 +287,10 @@ def fisher_from_scores(scores, *, jacobians=None, method: str = "plugin", prior_
         if jac.ndim == 3:
             jac = jac[:, None]
         if jac.shape != (M, L, d, d):
-            raise ValueError(f"jacobians must have shape ({M}, {d}, {d}) or ({M}, {L}, {d}, "
-                             f"{d}) like scores; got {jac.shape}")  # fmt: skip
+            raise ValueError(
+                f"jacobians must have shape ({M}, {d}, {d}) or ({M}, {L}, {d}, "
+                f"{d}) like scores; got {jac.shape}"
+            )
         div = -_sym(jac)
         if prior_scores is not None:
             p = as_samples(prior_scores, "prior_scores", dim=d, n=M)
@@ -324,7 +328,8 @@ def score_fim(
     ----------
     model : ParameterScore or ScoreEnsemble
         An ISM/SSM score (prior or posterior) or an FSM measurement score, or an ensemble of
-        them ([`train_parameter_score(..., n_seeds=K)`][beamopt.metrics.score_matching.train_parameter_score]).
+        them ([`train_parameter_score`][beamopt.metrics.score_matching.train_parameter_score]
+        with `n_seeds=K`).
     theta : array_like, shape (M, dim)
         Draws from the distribution the score belongs to (prior draws for a prior score;
         joint draws with `conditions` for posterior or Fisher scores).
@@ -358,8 +363,11 @@ def score_fim(
             f"method={method!r} for a Fisher (FSM) score needs prior_scores at theta (the "
             "divergence identity integrates over p(theta, y))"
         )
-    prior = None if prior_scores is None else as_samples(prior_scores, "prior_scores",
-                                                         dim=model.dim, n=n)  # fmt: skip
+    prior = (
+        None
+        if prior_scores is None
+        else as_samples(prior_scores, "prior_scores", dim=model.dim, n=n)
+    )
     members = getattr(model, "members", None)
     units = tuple(members) if members is not None else (model,)
     if cross_fit not in ("auto", True, False):
@@ -370,11 +378,14 @@ def score_fim(
         cross_fit = members is not None and fits_data and all(r is not None for r in rows_held)
     elif cross_fit:
         if not fits_data:
-            raise ValueError("cross_fit=True needs theta (and conditions) to be the samples the "
-                             "model was trained on")  # fmt: skip
+            raise ValueError(
+                "cross_fit=True needs theta (and conditions) to be the samples the "
+                "model was trained on"
+            )
         if any(r is None for r in rows_held):
-            raise ValueError("cross_fit=True needs models trained with held-out rows "
-                             "(validation as a share)")  # fmt: skip
+            raise ValueError(
+                "cross_fit=True needs models trained with held-out rows (validation as a share)"
+            )
 
     def per_draw(unit, rows):
         th = theta if rows is None else theta[rows]
@@ -382,8 +393,9 @@ def score_fim(
         p = None if prior is None else (prior if rows is None else prior[rows])
         s = unit.score(th, c)
         jac = unit.score_jacobian(th, c) if method != "plugin" else None
-        return fisher_from_scores(s, jacobians=jac, method=method,
-                                  prior_scores=p if fsm else None).contributions  # fmt: skip
+        return fisher_from_scores(
+            s, jacobians=jac, method=method, prior_scores=p if fsm else None
+        ).contributions
 
     if not cross_fit:
         Gs = [per_draw(u, None) for u in units]
@@ -509,8 +521,12 @@ def _same_draws(a: FisherEstimate, b: FisherEstimate):
         return a.contributions, b.contributions[a.rows], a.rows, a.n_draws
     if b.rows is not None and a.rows is None and a.n_samples == b.n_draws:
         return a.contributions[b.rows], b.contributions, b.rows, b.n_draws
-    if (a.rows is not None and b.rows is not None and a.n_draws == b.n_draws
-            and np.array_equal(a.rows, b.rows)):  # fmt: skip
+    if (
+        a.rows is not None
+        and b.rows is not None
+        and a.n_draws == b.n_draws
+        and np.array_equal(a.rows, b.rows)
+    ):
         return a.contributions, b.contributions, a.rows, a.n_draws
     return None
 
@@ -519,9 +535,14 @@ def _plain_sum(a: FisherEstimate, b: FisherEstimate) -> FisherEstimate:
     common = _same_draws(a, b)
     if common is not None:
         Ga, Gb, rows, n_draws = common
-        return _estimate(Ga + Gb, b.n_measurements, method="sum",
-                         cross_fitted=a.cross_fitted or b.cross_fitted,
-                         rows=None if rows is None else readonly(rows), n_draws=n_draws)  # fmt: skip
+        return _estimate(
+            Ga + Gb,
+            b.n_measurements,
+            method="sum",
+            cross_fitted=a.cross_fitted or b.cross_fitted,
+            rows=None if rows is None else readonly(rows),
+            n_draws=n_draws,
+        )
     return FisherEstimate(
         matrix=readonly(a.matrix + b.matrix),
         stderr=readonly(np.hypot(a.mc_stderr, b.mc_stderr)),
@@ -539,10 +560,17 @@ def _strip(est: FisherEstimate) -> FisherEstimate:
     if not est.members:
         return est
     return FisherEstimate(
-        matrix=est.matrix, stderr=est.mc_stderr, n_samples=est.n_samples,
-        n_measurements=est.n_measurements, contributions=est.contributions, parts=est.parts,
-        method=est.method, cross_fitted=est.cross_fitted, rows=est.rows, n_draws=est.n_draws,
-    )  # fmt: skip
+        matrix=est.matrix,
+        stderr=est.mc_stderr,
+        n_samples=est.n_samples,
+        n_measurements=est.n_measurements,
+        contributions=est.contributions,
+        parts=est.parts,
+        method=est.method,
+        cross_fitted=est.cross_fitted,
+        rows=est.rows,
+        n_draws=est.n_draws,
+    )
 
 
 def bayesian_fim(prior: FisherEstimate, data: FisherEstimate) -> FisherEstimate:
@@ -630,7 +658,9 @@ def bcrb(fim: FisherEstimate, keep=None) -> BoundEstimate:
             seed_std = float(traces.std(ddof=1))
             seed_var = seed_std**2
             if fim.cross_fitted:
-                seed_var = max(seed_var - float(np.mean([b.trace_mc_stderr**2 for b in bounds])), 0.0)
+                seed_var = max(
+                    seed_var - float(np.mean([b.trace_mc_stderr**2 for b in bounds])), 0.0
+                )
             total = float(np.sqrt(mc**2 + seed_var / K))
             dof = welch_dof(float(mc**2), seed_var, K)
     return BoundEstimate(

@@ -105,16 +105,20 @@ class InformationEstimate:
     def __repr__(self) -> str:
         text = f"InformationEstimate(value={self.value:.5g} ± {self.stderr:.2g} nats"
         if self.member_values.size:
-            text += (f" (Monte Carlo {self.mc_stderr:.2g}, {self.n_seeds} seeds: seed std "
-                     f"{self.seed_std:.2g})")  # fmt: skip
+            text += (
+                f" (Monte Carlo {self.mc_stderr:.2g}, {self.n_seeds} seeds: seed std "
+                f"{self.seed_std:.2g})"
+            )
         return text + f", n_samples={self.n_samples}, n_levels={self.n_levels})"
 
 
 def _as_callable(score, name):
     """A score callable; a model object stands for its smoothed score (DSM models only)."""
     owner = getattr(score, "__self__", None)
-    if owner is not None and getattr(score, "__name__", "") == "score" and hasattr(
-        owner, "noise_conditional"
+    if (
+        owner is not None
+        and getattr(score, "__name__", "") == "score"
+        and hasattr(owner, "noise_conditional")
     ):
         raise ValueError(
             f"{name} is the plain score() of a parameter-score model: the KLD/MI formula needs "
@@ -138,8 +142,9 @@ def _call(score, x, sigma, cond, name):
     out = np.asarray(score(x, sigma) if cond is None else score(x, sigma, cond))
     if out.ndim == 3:
         if out.shape[1:] != x.shape or out.shape[0] < 1:
-            raise ValueError(f"{name} must return shape {x.shape} or (n_seeds, *{x.shape}); "
-                             f"got {out.shape}")  # fmt: skip
+            raise ValueError(
+                f"{name} must return shape {x.shape} or (n_seeds, *{x.shape}); got {out.shape}"
+            )
         if not np.all(np.isfinite(out)):
             raise ValueError(f"{name} returned NaN or inf")
         return out.astype(float)
@@ -199,8 +204,9 @@ def kl_divergence(
     sp = _call(score_p, xt, sigma, cr, "score_p")
     sq = _call(score_q, xt, sigma, cr, "score_q")
     if sp.shape[0] != sq.shape[0] and 1 not in (sp.shape[0], sq.shape[0]):
-        raise ValueError(f"score_p and score_q ensembles differ in size: {sp.shape[0]} and "
-                         f"{sq.shape[0]} members")  # fmt: skip
+        raise ValueError(
+            f"score_p and score_q ensembles differ in size: {sp.shape[0]} and {sq.shape[0]} members"
+        )
     s = sigma[None, :, None]
     term = width * (
         np.sum((noise + s * sq) ** 2, axis=2) - np.sum((noise + s * sp) ** 2, axis=2)
@@ -217,10 +223,17 @@ def kl_divergence(
     from .fim import welch_dof
 
     return InformationEstimate(
-        value, float(np.sqrt(mc**2 + seed_std**2 / K)), n, n_levels, lo, hi,
-        mc_stderr=mc, seed_std=seed_std, member_values=readonly(members),
+        value,
+        float(np.sqrt(mc**2 + seed_std**2 / K)),
+        n,
+        n_levels,
+        lo,
+        hi,
+        mc_stderr=mc,
+        seed_std=seed_std,
+        member_values=readonly(members),
         dof=welch_dof(mc**2, seed_std**2, K),
-    )  # fmt: skip
+    )
 
 
 def mutual_information(x, y, marginal_score, conditional_score, **kwargs) -> InformationEstimate:
@@ -243,7 +256,8 @@ def mutual_information(x, y, marginal_score, conditional_score, **kwargs) -> Inf
     Notes
     -----
     One classifier-free network
-    ([`train_parameter_score(..., objective="dsm", classifier_free=True)`][beamopt.metrics.score_matching.train_parameter_score])
+    ([`train_parameter_score`][beamopt.metrics.score_matching.train_parameter_score] with
+    `objective="dsm", classifier_free=True`)
     gives both: `marginal_score = lambda x, s: model.smoothed_score(x, s)` and
     `conditional_score = model.smoothed_score`.
     """

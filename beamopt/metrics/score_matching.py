@@ -274,8 +274,10 @@ class ParameterScore(nn.Module):
             u = self._t((eta[sl] - self.mean) / self.scale).requires_grad_(True)
             with torch.enable_grad():
                 s = self._plain_u_score(u, None if c is None else c[sl])
-                rows = [torch.autograd.grad(s[:, i].sum(), u, retain_graph=i + 1 < d)[0]
-                        for i in range(d)]  # fmt: skip
+                rows = [
+                    torch.autograd.grad(s[:, i].sum(), u, retain_graph=i + 1 < d)[0]
+                    for i in range(d)
+                ]
             out[sl] = torch.stack(rows, dim=1).double().cpu().numpy()
             s_eta[sl] = s.detach().double().cpu().numpy()
         out /= self.scale**2  # d s_eta / d eta
@@ -321,8 +323,13 @@ class ParameterScore(nn.Module):
         cfg = bool(ck.get("classifier_free", False))
         net = _build(config, ck["channel_shape"][0], ck["cond_dim"], ck["objective"], cfg)
         net.load_state_dict(ck["weights"])
-        model = cls(net, config=config, history=_checkpoint.history_of(ck), classifier_free=cfg,
-                    **_norm_fields(ck))  # fmt: skip
+        model = cls(
+            net,
+            config=config,
+            history=_checkpoint.history_of(ck),
+            classifier_free=cfg,
+            **_norm_fields(ck),
+        )
         rows = ck.get("held_out_rows")
         model.held_out_rows = None if rows is None else readonly(np.asarray(rows, np.int64))
         model.data_fingerprint = ck.get("data_fingerprint")
@@ -358,7 +365,9 @@ def _payload(model, weights, training=None):
         cond_scale=[float(v) for v in model.cond_scale],
         positive=[bool(v) for v in model.positive],
         classifier_free=bool(model.classifier_free),
-        held_out_rows=None if model.held_out_rows is None else [int(v) for v in model.held_out_rows],
+        held_out_rows=None
+        if model.held_out_rows is None
+        else [int(v) for v in model.held_out_rows],
         data_fingerprint=model.data_fingerprint,
     )
 
@@ -426,7 +435,9 @@ def _train(
     seed = _seed_int(seed)
     exact_trace_max = check_int(exact_trace_max, "exact_trace_max", minimum=0)
     if classifier_free and cond is None:
-        raise ValueError("classifier_free=True needs conditions (it learns p(theta | c) and p(theta))")
+        raise ValueError(
+            "classifier_free=True needs conditions (it learns p(theta | c) and p(theta))"
+        )
     p_uncond = float(config.p_uncond) if classifier_free else 0.0
     if classifier_free and not 0.0 < p_uncond < 1.0:
         raise ValueError(f"config.p_uncond must lie in (0, 1) for classifier_free; got {p_uncond}")
@@ -510,8 +521,7 @@ def _train(
         u = torch.as_tensor((eta_rows - mean) / scale, dtype=torch.float32, device=device)
         c = None
         if cond_rows is not None:
-            c = torch.as_tensor((cond_rows - c_mean) / c_scale, dtype=torch.float32,
-                                device=device)  # fmt: skip
+            c = torch.as_tensor((cond_rows - c_mean) / c_scale, dtype=torch.float32, device=device)
         p = None
         if objective == "fsm" and prior_rows is not None:
             # d/d eta log p(theta) prior term, in normalised units: s_theta * dtheta/du;
@@ -649,8 +659,15 @@ def _fit(theta, cond, prior, *, n_seeds, seed, validation, checkpoint, executor,
     if n_seeds is None:
         if validation == AUTO:
             validation = 0.1
-        return _train(theta, cond, prior_score=prior, seed=seed, validation=validation,
-                      checkpoint=checkpoint, **common)  # fmt: skip
+        return _train(
+            theta,
+            cond,
+            prior_score=prior,
+            seed=seed,
+            validation=validation,
+            checkpoint=checkpoint,
+            **common,
+        )
     n_seeds = check_int(n_seeds, "n_seeds")
     base = _seed_int(seed)
     n = theta.shape[0]
@@ -665,9 +682,16 @@ def _fit(theta, cond, prior, *, n_seeds, seed, validation, checkpoint, executor,
         ck = Path(checkpoint)
         ck.mkdir(parents=True, exist_ok=True)
     tasks = [
-        dict(theta=theta, cond=cond, prior_score=prior, seed=base + i, validation=validation,
-             held_rows=rows[i], checkpoint=None if ck is None else ck / f"member_{i}.pt",
-             **common)  # fmt: skip
+        dict(
+            theta=theta,
+            cond=cond,
+            prior_score=prior,
+            seed=base + i,
+            validation=validation,
+            held_rows=rows[i],
+            checkpoint=None if ck is None else ck / f"member_{i}.pt",
+            **common,
+        )
         for i in range(n_seeds)
     ]
     if executor is None:

@@ -39,7 +39,7 @@ def _case(n=12, m=40, seed=0):
 def test_subspace_design_is_certified_and_matches_the_full_covariance_sdp():
     import warnings
 
-    arr, dH = _case()
+    _, dH = _case()
     D = data_fim_operator(dH, 1e-9, 4)
     Jp, P = np.eye(2) / 5, 1e-3
     full = minimize_bcrb_trace(Jp, D, P, rank=None)

@@ -136,8 +136,9 @@ def test_debiased_estimator_is_first_order_insensitive_to_a_score_error():
     exact = np.linalg.inv(CP)
     c = 0.05
     m = LinearScore(np.zeros(2), CP, c * exact)
-    got = {k: np.trace(score_fim(m, theta, method=k).matrix) / np.trace(exact) - 1
-           for k in FIM_METHODS}  # fmt: skip
+    got = {
+        k: np.trace(score_fim(m, theta, method=k).matrix) / np.trace(exact) - 1 for k in FIM_METHODS
+    }
     assert got["plugin"] == pytest.approx((1 + c) ** 2 - 1, abs=0.01)
     assert got["divergence"] == pytest.approx(c, abs=1e-9)
     assert got["debiased"] == pytest.approx(-(c**2), abs=0.01)
@@ -150,8 +151,10 @@ def _ensemble(theta, tau, K, rng, *, folds=False):
     from ._fake import LinearScore, symmetric_noise
 
     rows = np.array_split(rng.permutation(len(theta)), K) if folds else [None] * K
-    members = [LinearScore(np.zeros(2), CP, symmetric_noise(rng, 2, tau), held_out_rows=r,
-                           samples=theta) for r in rows]  # fmt: skip
+    members = [
+        LinearScore(np.zeros(2), CP, symmetric_noise(rng, 2, tau), held_out_rows=r, samples=theta)
+        for r in rows
+    ]
     return ScoreEnsemble(members, seeds=range(K))
 
 
@@ -169,7 +172,9 @@ def test_ensemble_fim_reports_the_seed_spread_beside_the_monte_carlo_error():
     b = bcrb(bayesian_fim(est, expected_fim(np.repeat(np.eye(2)[None], 3000, axis=0))))
     assert b.member_traces.shape == (5,)
     assert b.trace_seed_std == pytest.approx(np.std(b.member_traces, ddof=1))
-    assert b.trace_stderr == pytest.approx(np.hypot(b.trace_mc_stderr, b.trace_seed_std / np.sqrt(5)))
+    assert b.trace_stderr == pytest.approx(
+        np.hypot(b.trace_mc_stderr, b.trace_seed_std / np.sqrt(5))
+    )
     assert "5 seeds" in repr(b) and "5 seeds" in repr(est)
 
 

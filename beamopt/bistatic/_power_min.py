@@ -45,10 +45,11 @@ _RTOL = 1e-13
 class PowerMin:
     """Outcome of the uplink fixed point (normalised units, span basis)."""
 
-    power: float  # p_min, or a lower bound on it when not feasible
+    power: float  # power of the least-power design X, or a lower bound on p_min if infeasible
     feasible: bool  # p_min <= budget (certified either way)
     X: np.ndarray | None  # (K, d, d) rank-one least-power design (None if infeasible)
     iterations: int
+    lower: float = 0.0  # certified lower bound on p_min (a point below its own image)
 
 
 def _interference(G, lam, act, inv_g, eye):
@@ -111,7 +112,7 @@ def min_power(p: SpanProblem, gamma=None, budget: float = 1.0) -> PowerMin:
     gamma = p.gamma if gamma is None else np.asarray(gamma, dtype=float)
     lam, F, it, ok = _uplink(p, gamma, budget)
     if not ok:
-        return PowerMin(float(lam.sum()), False, None, it)
+        return PowerMin(float(lam.sum()), False, None, it, float(lam.sum()))
     act = np.flatnonzero(gamma > 0)
     K, d = p.n_users, p.dim
     X = np.zeros((K, d, d), dtype=complex)
@@ -127,7 +128,19 @@ def min_power(p: SpanProblem, gamma=None, budget: float = 1.0) -> PowerMin:
     pw = np.linalg.solve(M, np.ones(act.size)) * (1 + 1e-10)
     X[act] = pw[:, None, None] * V[:, :, None] * V[:, None, :].conj()
     total = float(pw.sum())
-    return PowerMin(total, total <= budget * (1 + 1e-9), X, it)
+    return PowerMin(total, total <= budget, X, it, _lower(p, gamma, lam))
+
+
+def _lower(p, gamma, lam) -> float:
+    """A certified lower bound on p_min: sum of a point that lies below its own image."""
+    act = gamma > 0
+    G = np.sqrt(p.max_snr)[:, None] * p.U
+    inv_g = np.where(act, 1.0 + 1.0 / np.where(act, gamma, 1.0), 0.0)
+    for shrink in (1e-12, 1e-9, 1e-6, 1e-3):
+        low = lam * (1 - shrink)
+        if np.all(_interference(G, low, act, inv_g, np.eye(p.dim))[0] >= low):
+            return float(low.sum())
+    return 0.0
 
 
 def is_feasible(p: SpanProblem, gamma=None) -> bool:

@@ -69,6 +69,9 @@ class _Targets:
         self.native = SupportSolver(p) if engine.cvx is None else None
         self.lines, self.solves, self.notes = [], 0, []
         self.least = min_power(p)  # feasibility was checked: a design with power <= 1
+        # users need at least p_min of the budget whatever Y is (Y only interferes), so
+        # s <= tr Y <= 1 - p_min: a half-plane that matters near the limit of feasibility
+        self.extra = [(0.0, 1.0, max(1.0 - self.least.lower, 0.0))]
         self.anchor = None
         if self.least.X is not None and self.least.power > 0:  # scaled to the whole budget
             X = self.least.X / self.least.power
@@ -80,25 +83,32 @@ class _Targets:
 
     def support(self, nu, c):
         """Support point in direction (nu, c): repaired (X, Y), phi, w, s, D; or None."""
+        return self.support_many([nu], [c])[0]
+
+    def support_many(self, nus, cs):
+        """[`support`][beamopt.bistatic._sca_engine._Targets.support] for several directions,
+        solved in one batch by the native solver."""
         p = self.p
         with self.e.timed("solve"):
-            self.solves += 1
+            self.solves += len(nus)
             if self.native is not None:
-                sol = self.native.solve(nu, c)
-                X, Y, D = sol.X, sol.Y, sol.dual
+                sols = [(s.X, s.Y, s.dual) for s in self.native.solve_many(nus, cs)]
             else:
-                out = self.e.cvx.solve(p, nu, c)
-                if out is None:  # cannot happen for feasible targets, barring solver trouble
-                    self.notes.append(f"support solve at nu={nu:.3g}: solver says infeasible")
-                    return None
-                X, Y, D = out
+                sols = [self.e.cvx.solve(p, nu, c) for nu, c in zip(nus, cs)]
+        return [self._accept(nu, c, sol) for nu, c, sol in zip(nus, cs, sols)]
+
+    def _accept(self, nu, c, sol):
+        if sol is None:  # cannot happen for feasible targets, barring solver trouble
+            self.notes.append(f"support solve at nu={nu:.3g}: solver says infeasible")
+            return None
+        X, Y, D = sol
         fixed = self.repair(X, Y)
         if fixed is None:
             self.notes.append(f"support solve at nu={nu:.3g}: answer could not be repaired")
             return None
         X, Y = fixed
-        w, s = p.gains(X, Y)
-        phi = float(fr.information_shape(w, s, p.kappa, p.n_rx))
+        w, s = self.p.gains(X, Y)
+        phi = float(fr.information_shape(w, s, self.p.kappa, self.p.n_rx))
         D = max(D, c * s + nu * w)
         self.lines.append((float(nu), float(c), D))
         return X, Y, phi, w, s, D
@@ -125,61 +135,74 @@ class _Targets:
         return X, Y
 
     def climb(self, X, Y, max_iterations, tolerance) -> Run:
-        r"""SCA from a feasible normalised design, with extrapolated tangent slopes.
+        """SCA from one feasible normalised design (see `climb_all`)."""
+        return self.climb_all([(X, Y)], max_iterations, tolerance)[0]
 
-        Plain SCA solves the support problem at $\nu_{i} = f'(\kappa w_i)$. Where the
-        boundary of the gain region is nearly flat for $\Phi$ the slopes creep in one
-        direction for tens of iterations, each gaining little; then a trial at the
-        extrapolated slope $\nu_i + \omega(\nu_i - \nu_{i-1})$ ($\omega = 2, 4, \dots$
-        while trials succeed) is solved as well and kept only if it beats the plain
-        iterate, so the objective stays monotone. Each trial is a support solve, so its
-        half-plane serves the certificate too.
+    def climb_all(self, starts, max_iterations, tolerance) -> list[Run]:
+        r"""SCA from several feasible normalised designs in lockstep, extrapolating slopes.
+
+        Plain SCA solves the support problem at $\nu_i = f'(\kappa w_i)$; all runs'
+        subproblems of one round are one batch. Where the boundary of the gain region is
+        nearly flat for $\Phi$ a run's slopes creep in one direction for tens of
+        iterations, each gaining little; then a trial at the extrapolated slope
+        $\nu_{i+1} + \omega(\nu_{i+1} - \nu_i)$ ($\omega = 2, 4, \dots$ while trials
+        succeed) is solved as well and kept only if it beats the plain iterate, so the
+        objective stays monotone. Trials are support solves too: their half-planes serve
+        the certificate.
         """
         p = self.p
-        w, s = p.gains(X, Y)
-        phi = float(fr.information_shape(w, s, p.kappa, p.n_rx))
-        run = Run(X, Y, phi, [phi], [], MAX_ITERATIONS, 0)
         nu_max = float(fr.slope(1.0, p.kappa, p.n_rx))
-        omega, prev_nu, prev_step = 2.0, None, None
-        for _ in range(max_iterations):
-            nu = float(fr.slope(w, p.kappa, p.n_rx))
-            out = self.support(nu, 1.0)
-            run.iterations += 1
-            run.nu.append(nu)
-            if out is None:
-                run.status = CONVERGED
+        runs, state = [], []
+        for X, Y in starts:
+            w, s = p.gains(X, Y)
+            phi = float(fr.information_shape(w, s, p.kappa, p.n_rx))
+            runs.append(Run(X, Y, phi, [phi], [], MAX_ITERATIONS, 0))
+            state.append({"w": w, "omega": 2.0, "step": None, "done": False})
+        while True:
+            live = [i for i, st in enumerate(state) if not st["done"]]
+            live = [i for i in live if runs[i].iterations < max_iterations]
+            if not live:
                 break
-            Xn, Yn, phi_new, w_new, _, _ = out
-            if phi_new < run.phi:  # solver round-off near convergence: keep the monotone iterate
-                run.status = CONVERGED
-                break
-            gain = phi_new - run.phi
-            nu_next = float(fr.slope(w_new, p.kappa, p.n_rx))
-            step = nu_next - nu
-            creeping = (
-                prev_step is not None
-                and step * prev_step > 0
-                and abs(step) >= 0.3 * abs(prev_step)
-                and gain > 100 * tolerance * phi_new
-            )
-            if creeping and run.iterations < max_iterations:
-                trial_nu = min(max(nu_next + omega * step, 0.0), nu_max)
-                trial = self.support(trial_nu, 1.0)
+            nus = [float(fr.slope(state[i]["w"], p.kappa, p.n_rx)) for i in live]
+            outs = self.support_many(nus, [1.0] * len(live))
+            trials = []
+            for i, nu, out in zip(live, nus, outs):
+                run, st = runs[i], state[i]
                 run.iterations += 1
-                if trial is not None and trial[2] > phi_new:
-                    Xn, Yn, phi_new, w_new = trial[0], trial[1], trial[2], trial[3]
-                    gain = phi_new - run.phi
-                    omega *= 2.0
-                else:
-                    omega = 2.0
-            prev_nu, prev_step = nu, step
-            run.X, run.Y, run.phi, w = Xn, Yn, phi_new, w_new
-            run.history.append(phi_new)
-            if gain <= tolerance * run.phi:
-                run.status = CONVERGED
-                break
-        del prev_nu
-        return run
+                run.nu.append(nu)
+                if out is None or out[2] < run.phi:  # round-off near convergence: stop here
+                    run.status, st["done"] = CONVERGED, True
+                    continue
+                st["new"] = out
+                step = float(fr.slope(out[3], p.kappa, p.n_rx)) - nu
+                prev, st["step"] = st["step"], step
+                creeping = (
+                    prev is not None and step * prev > 0 and abs(step) >= 0.3 * abs(prev)
+                    and out[2] - run.phi > 100 * tolerance * out[2]
+                )  # fmt: skip
+                if creeping and run.iterations < max_iterations:
+                    nu_next = nu + step
+                    trials.append((i, min(max(nu_next + st["omega"] * step, 0.0), nu_max)))
+            if trials:
+                touts = self.support_many([t for _, t in trials], [1.0] * len(trials))
+                for (i, _), out in zip(trials, touts):
+                    runs[i].iterations += 1
+                    st = state[i]
+                    if out is not None and out[2] > st["new"][2]:
+                        st["new"], st["omega"] = out, 2.0 * st["omega"]
+                    else:
+                        st["omega"] = 2.0
+            for i in live:
+                run, st = runs[i], state[i]
+                if st["done"]:
+                    continue
+                X, Y, phi, w = st.pop("new")[:4]
+                gain = phi - run.phi
+                run.X, run.Y, run.phi, st["w"] = X, Y, phi, w
+                run.history.append(phi)
+                if gain <= tolerance * phi:
+                    run.status, st["done"] = CONVERGED, True
+        return runs
 
 
 class Engine:
@@ -239,7 +262,8 @@ class Engine:
         with self.timed("starts"):
             points, notes = self._starts(tg, starts, initial, n_starts, rng)
         s0 = self.profile.get("solve", 0.0)
-        runs = [(name, tg.climb(X, Y, max_iterations, tolerance)) for name, X, Y in points]
+        climbed = tg.climb_all([(X, Y) for _, X, Y in points], max_iterations, tolerance)
+        runs = [(name, run) for (name, _, _), run in zip(points, climbed)]
         self.profile["sca"] = self.profile.get("sca", 0.0) + self.profile.get("solve", 0.0) - s0
         upper, solves = np.nan, 0
         if certify_gap:
@@ -252,8 +276,9 @@ class Engine:
             n0 = tg.solves
             with self.timed("bound"):
                 upper, found, _, _ = certify(
-                    oracle, tg.lines, best_phi, p.kappa, p.n_rx, gap_tolerance, max_bound_solves
-                )
+                    oracle, tg.lines, best_phi, p.kappa, p.n_rx, gap_tolerance,
+                    max_bound_solves, tg.extra,
+                )  # fmt: skip
             if found is not None:  # the search found a better point: let SCA polish it
                 runs.append(("bound", tg.climb(*found, max_iterations, tolerance)))
                 upper = max(upper, runs[-1][1].phi)
@@ -289,11 +314,10 @@ class Engine:
                 notes.append(f"random start {j} skipped: no feasible power split found")
             else:
                 out.append((f"random{j}", *x))
-        if not out:
-            x = tg.gaussian()
-            if x is None and anchor is not None:
-                x = anchor
-            out.append(("gaussian", *x))
         # LP round-off (~1e-9) can leave a start a hair short of a target
         fixed = [(name, tg.repair(X, Y)) for name, X, Y in out]
-        return [(name, *f) for name, f in fixed if f is not None], notes
+        fixed = [(name, *f) for name, f in fixed if f is not None]
+        if not fixed and anchor is not None:  # e.g. targets at the limit of feasibility
+            notes.append("no start could be made feasible; starting from the least-power design")
+            fixed = [("least_power", *anchor)]
+        return fixed, notes

@@ -38,7 +38,15 @@ import numpy as np
 
 from . import _frontier as fr
 
-__all__ = ["SpanProblem", "span_problem", "repair", "psd_part", "row_slack", "blend"]
+__all__ = [
+    "SpanProblem",
+    "span_problem",
+    "repair",
+    "psd_part",
+    "row_slack",
+    "blend",
+    "feasible_dense",
+]
 
 
 @dataclass(frozen=True)
@@ -259,3 +267,35 @@ def blend(p: SpanProblem, X, Y, anchor):
     t = float(np.max(-g0[short] / (g1[short] - g0[short])))
     t = min(1.0, t * (1 + 1e-9) + 1e-12)
     return (1 - t) * X + t * Xa, (1 - t) * Y + t * Ya
+
+
+def feasible_dense(scenario, gamma, W, Rs):
+    """A dense solver answer (W stack, Rs, in watts) made PSD and exactly feasible.
+
+    Returned unchanged when it already meets every target and the budget; otherwise
+    projected onto the span basis (which keeps every metric), cleaned of negative
+    eigenvalues, [`repair`][beamopt.bistatic._span.repair]ed with the least-power design as
+    anchor and lifted back. Used after a cvxpy SDP, whose answer misses targets by its
+    feasibility tolerance (about 1e-7 near the limit of the targets).
+    """
+    from ._power_min import min_power
+    from .comm import sinr_unchecked
+
+    P = scenario.power
+    sinr = sinr_unchecked(scenario.channels, W, Rs, scenario.comm_noise_power)
+    power = float(np.trace(W.sum(axis=0) + Rs).real)
+    if np.all(sinr >= gamma) and power <= P:
+        return W, Rs
+    p = span_problem(scenario, gamma)
+    Q = p.Q
+    X = psd_part(np.einsum("ia,kij,jb->kab", Q.conj(), W, Q) / P)
+    Y = psd_part(Q.conj().T @ Rs @ Q / P)
+    least = min_power(p)
+    anchor = None
+    if least.X is not None and least.power > 0:
+        anchor = (least.X / least.power, np.zeros_like(Y))
+    fixed = repair(p, X, Y, anchor)
+    if fixed is None:
+        return W, Rs
+    X, Y = fixed
+    return P * np.einsum("ia,kab,jb->kij", Q, X, Q.conj()), P * (Q @ Y @ Q.conj().T)

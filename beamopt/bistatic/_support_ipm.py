@@ -42,7 +42,14 @@ $\mathrm{tr}(P_k X P_l Z) = (u_k^H X u_l)(u_l^H Z u_k)$. The primal blocks
 $X_j$ stay positive definite (step lengths stop short of the boundary), so every
 returned design is PSD by construction; $x$ are the rows' slacks. A full primal step
 meets the rows and the budget exactly, and the duality gap shrinks superlinearly:
-some 15 to 25 iterations reach a relative gap of $10^{-10}$ at any $K$.
+some 10 to 25 iterations reach a relative gap of $10^{-10}$ at any $K$.
+
+[`SupportSolver.solve_many`][beamopt.bistatic._support_ipm.SupportSolver.solve_many]
+solves several directions in lockstep (every array carries a leading batch axis), so
+the SCA runs from several starts cost little more than one: at these sizes each numpy
+call costs its overhead, not its arithmetic. Near the limit of joint feasibility
+(targets within about $10^{-5}$ of the largest reachable ones) the primal interior
+vanishes and the method stops at the gap it can reach; the bound stays rigorous.
 """
 
 from __future__ import annotations
@@ -77,29 +84,32 @@ def _herm(M):
 
 
 def _chol(M):
+    """Cholesky factors of a stack (..., n, n) and which of them succeeded (shape ...)."""
     try:
-        return np.linalg.cholesky(M)
+        return np.linalg.cholesky(M), np.ones(M.shape[:-2], dtype=bool)
     except np.linalg.LinAlgError:
-        return None
+        lam = np.linalg.eigvalsh(M)
+        ok = lam[..., 0] > 0
+        L = np.zeros_like(M)
+        flat_ok = ok.reshape(-1)
+        Mf, Lf = M.reshape(-1, *M.shape[-2:]), L.reshape(-1, *M.shape[-2:])
+        for i in np.flatnonzero(flat_ok):
+            try:
+                Lf[i] = np.linalg.cholesky(Mf[i])
+            except np.linalg.LinAlgError:
+                flat_ok[i] = False
+        return L, flat_ok.reshape(ok.shape)
 
 
-def _max_steps(LX, dX, LinvS, dS):
-    """Largest steps keeping X + a dX and S + a dS PSD (X = LX LX^H; LinvS = S's L^{-1}).
-
-    One stacked inverse and one stacked eigenvalue call for both cones.
-    """
-    B = dX.shape[0]
-    Linv = np.concatenate([np.linalg.inv(LX), LinvS])
-    D = np.concatenate([dX, dS])
-    ev = np.linalg.eigvalsh(_herm(Linv @ D @ np.conj(np.swapaxes(Linv, -1, -2))))
-    low = ev[:, 0]
-    lx, ls = float(low[:B].min()), float(low[B:].min())
-    return (np.inf if lx >= 0 else -1.0 / lx), (np.inf if ls >= 0 else -1.0 / ls)
+def _trace_prod(A, B):
+    """tr(A_j B_j) summed over the blocks, per batch entry: (b, B, d, d) x 2 -> (b,)."""
+    return np.einsum("zjab,zjba->z", A, B).real
 
 
-def _max_step_lp(v, dv):
-    neg = dv < 0
-    return float(np.min(-v[neg] / dv[neg])) if np.any(neg) else np.inf
+def _min_step_lp(v, dv):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(dv < 0, -v / dv, np.inf)
+    return ratio.min(axis=1) if ratio.shape[1] else np.full(v.shape[0], np.inf)
 
 
 class SupportSolver:
@@ -118,133 +128,180 @@ class SupportSolver:
         self.b = np.r_[-np.ones(self.m), 1.0]
         self.aa = np.outer(p.a, p.a.conj())
         self.eye = np.eye(self.d)
+        self.cc = self.coef[:, :, None] * self.coef[:, None, :]
         self.solves = 0
 
     # ------------------------------------------------------------- operators
     def _adjoint(self, y):
-        """A^T(y): the block part lam I + sum_k mu_k c_jk P_k, shape (B, d, d)."""
-        return y[-1] * self.eye + np.einsum("jk,kab->jab", self.coef * y[:-1], self.P)
+        """A^T(y) for a batch y (b, m+1): lam I + sum_k mu_k c_jk P_k, shape (b, B, d, d)."""
+        out = np.einsum("jk,zk,kxy->zjxy", self.coef, y[:, :-1], self.P)
+        return out + y[:, -1, None, None, None] * self.eye
 
     def _apply(self, X, x):
-        """A(X, x): rows sum_j c_jk u_k^H X_j u_k + x_k, then sum_j tr X_j; real."""
-        quad = np.einsum("ka,jab,kb->jk", self.V.conj(), X, self.V).real  # (B, m)
-        rows = (self.coef * quad).sum(axis=0) + x
-        return np.r_[rows, np.trace(X, axis1=-2, axis2=-1).real.sum()]
+        """A(X, x) for a batch: rows sum_j c_jk u_k^H X_j u_k + x_k, then sum_j tr X_j."""
+        quad = np.einsum("ka,zjab,kb->zjk", self.V.conj(), X, self.V).real  # (b, B, m)
+        rows = (self.coef * quad).sum(axis=1) + x
+        trace = np.trace(X, axis1=-2, axis2=-1).real.sum(axis=1)
+        return np.concatenate([rows, trace[:, None]], axis=1)
 
     def _schur(self, X, Z, x, s):
-        """The (m+1) x (m+1) HKM Schur complement (real symmetric)."""
+        """The (m+1) x (m+1) HKM Schur complements of a batch (real symmetric)."""
         Vc, Vt = self.V.conj(), self.V.T
-        GX = Vc @ X @ Vt  # (B, m, m): u_k^H X_j u_l
+        GX = Vc @ X @ Vt  # (b, B, m, m): u_k^H X_j u_l
         GZ = Vc @ Z @ Vt
-        cc = self.coef[:, :, None] * self.coef[:, None, :]
         n = self.m + 1
-        M = np.empty((n, n))
-        M[:-1, :-1] = (cc * (GX * GZ.conj()).real).sum(axis=0) + np.diag(x / s)
+        M = np.empty((X.shape[0], n, n))
+        M[:, :-1, :-1] = (self.cc * (GX * GZ.conj()).real).sum(axis=1)
+        M[:, np.arange(self.m), np.arange(self.m)] += x / s
         XZ = X @ Z
-        cross = np.einsum("ka,jab,kb->jk", Vc, XZ, self.V).real  # u_k^H X_j Z_j u_k
-        M[:-1, -1] = M[-1, :-1] = (self.coef * cross).sum(axis=0)
-        M[-1, -1] = np.trace(XZ, axis1=-2, axis2=-1).real.sum()
+        cross = np.einsum("ka,zjab,kb->zjk", Vc, XZ, self.V).real  # u_k^H X_j Z_j u_k
+        M[:, :-1, -1] = M[:, -1, :-1] = (self.coef * cross).sum(axis=1)
+        M[:, -1, -1] = np.trace(XZ, axis1=-2, axis2=-1).real.sum(axis=1)
         return M
 
     def _C(self, nu, c):
-        C = np.empty((self.B, self.d, self.d), dtype=complex)
-        C[: self.p.n_users] = nu * self.aa
+        C = np.empty((nu.size, self.B, self.d, self.d), dtype=complex)
+        C[:, : self.p.n_users] = nu[:, None, None, None] * self.aa
         if self.sensing:
-            C[-1] = c * self.aa
+            C[:, -1] = c[:, None, None] * self.aa
         return C
 
-    def _dual_start(self, C, mu0=None):
+    def _dual_start(self, C):
         p = self.p
-        mu = np.maximum(p.beta[p.active], 1e-12) if mu0 is None else np.maximum(mu0, 1e-12)
-        A = self._adjoint(np.r_[mu, 0.0])
-        top = float(np.linalg.eigvalsh(C - A)[:, -1].max())
-        return np.r_[mu, top + max(1.0, abs(top))]
+        mu = np.broadcast_to(np.maximum(p.beta[p.active], 1e-12), (C.shape[0], self.m))
+        y = np.concatenate([mu, np.zeros((C.shape[0], 1))], axis=1)
+        top = np.linalg.eigvalsh(C - self._adjoint(y))[..., -1].max(axis=1)
+        y[:, -1] = top + np.maximum(1.0, np.abs(top))
+        return y
 
     # ---------------------------------------------------------------- the method
-    def solve(self, nu: float, c: float, *, rtol: float = 1e-10, warm=None) -> Support:
-        """Solve the support SDP in direction (nu, c) to relative gap `rtol`.
+    def solve(self, nu: float, c: float, *, rtol: float = 1e-10) -> Support:
+        """Solve the support SDP in direction (nu, c) to relative gap `rtol`."""
+        return self.solve_many([nu], [c], rtol=rtol)[0]
 
-        `warm` (a previous `Support` of this problem) seeds the multipliers.
-        Stops early, with the gap it reached, when round-off stalls the steps.
+    def solve_many(self, nu, c, *, rtol: float = 1e-10) -> list[Support]:
+        """Solve the support SDPs of several directions in lockstep.
+
+        Each stops at relative gap `rtol`, or earlier, with the gap it reached, when
+        round-off at a cone's boundary stalls its steps.
         """
-        self.solves += 1
+        nu = np.atleast_1d(np.asarray(nu, dtype=float))
+        c = np.broadcast_to(np.asarray(c, dtype=float), nu.shape).copy()
+        self.solves += nu.size
         C = self._C(nu, c)
-        X = np.repeat(self.eye[None] / (self.B * self.d), self.B, axis=0).astype(complex)
-        st = self._state(C, X, np.ones(self.m), self._dual_start(C, getattr(warm, "mu", None)))
-        best, iterations = (np.inf, st), 0
-        while st is not None and iterations < _MAX_ITER:
-            iterations += 1
-            err = self._error(C, st)
-            if err < best[0]:
-                best = (err, st)
-            if err <= rtol:
+        X0 = np.repeat(self.eye[None] / (self.B * self.d), self.B, axis=0).astype(complex)
+        X = np.broadcast_to(X0, C.shape).copy()
+        st, _ = self._state(C, X, np.ones((nu.size, self.m)), self._dual_start(C))
+        best = {k: v.copy() for k, v in st.items()}
+        best_err = np.full(nu.size, np.inf)
+        iterations = np.zeros(nu.size, dtype=int)
+        live = np.ones(nu.size, dtype=bool)
+        for _ in range(_MAX_ITER):
+            idx = np.flatnonzero(live)
+            if idx.size == 0:
                 break
-            st = self._iterate(C, st)  # None: round-off at a cone's boundary, keep the best
-        return self._support(C, best[1], nu, c, iterations)
+            iterations[idx] += 1
+            sub = {k: v[idx] for k, v in st.items()}
+            err = self._error(C[idx], sub)
+            better = err < best_err[idx]
+            for k in best:
+                best[k][idx[better]] = sub[k][better]
+            best_err[idx[better]] = err[better]
+            go = err > rtol
+            live[idx[~go]] = False
+            idx, sub = idx[go], {k: v[go] for k, v in sub.items()}
+            if idx.size == 0:
+                break
+            new, ok = self._iterate(C[idx], sub)
+            live[idx[~ok]] = False  # round-off at a cone's boundary: keep the best iterate
+            for k in st:
+                st[k][idx[ok]] = new[k][ok]
+        return [self._support(C[i], {k: v[i] for k, v in best.items()}, nu[i], c[i],
+                              int(iterations[i])) for i in range(nu.size)]  # fmt: skip
 
     def _state(self, C, X, x, y):
-        """An iterate: primal (X, x), dual y, and the dual slacks S = A^T(y) - C."""
+        """Iterates of a batch: primal (X, x), dual y and the dual slacks S = A^T(y) - C.
+
+        Rows whose S is not positive definite (round-off) are returned with ok False.
+        """
         S = self._adjoint(y) - C
-        LS = _chol(S)
-        if LS is None:
-            return None
+        LS, okb = _chol(S)
+        LS[~okb] = np.eye(self.d)
+        ok = okb.all(axis=1)
         LinvS = np.linalg.inv(LS)
         Z = np.conj(np.swapaxes(LinvS, -1, -2)) @ LinvS  # S^{-1} = L^{-H} L^{-1}
-        mu = (np.einsum("jab,jba->", X, S).real + x @ y[:-1]) / self.n
-        return {"X": X, "x": x, "y": y, "S": S, "LinvS": LinvS, "Z": Z, "mu": mu}
+        mu = (_trace_prod(X, S) + (x * y[:, :-1]).sum(axis=1)) / self.n
+        st = {"X": X, "x": x, "y": y, "S": S, "LinvS": LinvS, "Z": Z, "mu": mu}
+        return st, ok
 
     def _error(self, C, st):
-        """max(relative duality gap, relative primal infeasibility)."""
+        """max(relative duality gap, relative primal infeasibility), per batch entry."""
         X, x, y = st["X"], st["x"], st["y"]
-        pobj = float(np.einsum("jab,jba->", C, X).real)
-        dobj = float(y[-1] - y[:-1].sum())
-        forms = self._apply(X, 0.0 * x)
-        pinf = float(np.linalg.norm(self.b - forms - np.r_[x, 0.0]))
-        pinf /= 1.0 + float(np.abs(forms).max())
-        return max(abs(dobj - pobj) / max(abs(dobj), 1e-12), pinf)
+        pobj = np.einsum("zjab,zjba->z", C, X).real
+        dobj = y[:, -1] - y[:, :-1].sum(axis=1)
+        forms = self._apply(X, np.zeros_like(x))
+        res = self.b - forms
+        res[:, :-1] -= x
+        pinf = np.linalg.norm(res, axis=1) / (1.0 + np.abs(forms).max(axis=1))
+        return np.maximum(np.abs(dobj - pobj) / np.maximum(np.abs(dobj), 1e-12), pinf)
 
     def _direction(self, st, cf, sigma, corr=None):
-        """HKM direction for centring `sigma`; `corr` = (dX_aff dS_aff Z, dx_aff ds_aff / s)."""
-        X, x, s, Z, target = st["X"], st["x"], st["y"][:-1], st["Z"], sigma * st["mu"]
-        rhs = target * self._apply(Z, 1.0 / s) - self.b
+        """HKM directions for centring `sigma` (b,); `corr` = (dX dS Z, dx ds / s)."""
+        X, x, s, Z = st["X"], st["x"], st["y"][:, :-1], st["Z"]
+        target = sigma * st["mu"]
+        rhs = target[:, None] * self._apply(Z, 1.0 / s) - self.b
         if corr is not None:
             rhs = rhs - self._apply(*corr)  # A(.) reads the Hermitian part
-        dy = np.linalg.solve(cf.T, np.linalg.solve(cf, rhs))
+        half = np.linalg.solve(cf, rhs[..., None])
+        dy = np.linalg.solve(np.swapaxes(cf, -1, -2), half)[..., 0]
         dS = self._adjoint(dy)
-        dX = target * Z - X - _herm(X @ dS @ Z)
-        dx = target / s - x - x * dy[:-1] / s
+        dX = target[:, None, None, None] * Z - X - _herm(X @ dS @ Z)
+        dx = target[:, None] / s - x - x * dy[:, :-1] / s
         if corr is not None:
             dX, dx = dX - _herm(corr[0]), dx - corr[1]
         return dy, dS, dX, dx
 
-    def _lengths(self, st, LX, d):
-        """Primal and dual step lengths (a fraction `_STEP` of the way to the boundary)."""
+    def _lengths(self, st, LinvX, d):
+        """Primal and dual step lengths (a fraction `_STEP` of the way to the boundary).
+
+        One stacked eigenvalue call for both cones of the whole batch.
+        """
         dy, dS, dX, dx = d
-        kx, ks = _max_steps(LX, dX, st["LinvS"], dS)
-        ap = min(1.0, _STEP * min(kx, _max_step_lp(st["x"], dx)))
-        ad = min(1.0, _STEP * min(ks, _max_step_lp(st["y"][:-1], dy[:-1])))
+        Linv = np.concatenate([LinvX, st["LinvS"]], axis=1)
+        D = np.concatenate([dX, dS], axis=1)
+        ev = np.linalg.eigvalsh(_herm(Linv @ D @ np.conj(np.swapaxes(Linv, -1, -2))))[..., 0]
+        low = np.stack([ev[:, : self.B].min(axis=1), ev[:, self.B :].min(axis=1)])
+        with np.errstate(divide="ignore"):
+            kx, ks = np.where(low >= 0, np.inf, -1.0 / np.minimum(low, -1e-300))
+        ap = np.minimum(1.0, _STEP * np.minimum(kx, _min_step_lp(st["x"], dx)))
+        ad = np.minimum(1.0, _STEP * np.minimum(ks, _min_step_lp(st["y"][:, :-1], dy[:, :-1])))
         return ap, ad
 
     def _iterate(self, C, st):
-        """One Mehrotra predictor-corrector step; None when round-off stops progress."""
-        X, x, y = st["X"], st["x"], st["y"]
-        LX = _chol(X)
-        cf = _chol(self._schur(X, st["Z"], x, y[:-1]))
-        if LX is None or cf is None:
-            return None
-        aff = self._direction(st, cf, 0.0)
-        ap, ad = self._lengths(st, LX, aff)
+        """One Mehrotra predictor-corrector step per batch entry; (state, ok)."""
+        X, x, y, Z = st["X"], st["x"], st["y"], st["Z"]
+        LX, ok_xb = _chol(X)
+        cf, ok_m = _chol(self._schur(X, Z, x, y[:, :-1]))
+        ok = ok_xb.all(axis=1) & ok_m
+        LX[~ok_xb] = np.eye(self.d)
+        cf[~ok_m] = np.eye(self.m + 1)
+        LinvX = np.linalg.inv(LX)
+        aff = self._direction(st, cf, np.zeros(X.shape[0]))
+        ap, ad = self._lengths(st, LinvX, aff)
         dy, dS, dX, dx = aff
-        gap_aff = np.einsum("jab,jba->", X + ap * dX, st["S"] + ad * dS).real
-        gap_aff += (x + ap * dx) @ (y[:-1] + ad * dy[:-1])
-        sigma = float(np.clip((gap_aff / self.n / st["mu"]) ** 3, 0.0, 1.0))
-        d = self._direction(st, cf, sigma, (dX @ dS @ st["Z"], dx * dy[:-1] / y[:-1]))
-        ap, ad = self._lengths(st, LX, d)
+        a4, d4 = ap[:, None, None, None], ad[:, None, None, None]
+        gap_aff = _trace_prod(X + a4 * dX, st["S"] + d4 * dS)
+        gap_aff += ((x + ap[:, None] * dx) * (y[:, :-1] + ad[:, None] * dy[:, :-1])).sum(axis=1)
+        sigma = np.clip((gap_aff / self.n / st["mu"]) ** 3, 0.0, 1.0)
+        corr = (dX @ dS @ Z, dx * dy[:, :-1] / y[:, :-1])
+        d = self._direction(st, cf, sigma, corr)
+        ap, ad = self._lengths(st, LinvX, d)
         dy, _, dX, dx = d
-        X_n, x_n, y_n = _herm(X + ap * dX), x + ap * dx, y + ad * dy
-        if _chol(X_n) is None or not (np.all(x_n > 0) and np.all(y_n[:-1] > 0)):
-            return None
-        return self._state(C, X_n, x_n, y_n)
+        X_n = _herm(X + ap[:, None, None, None] * dX)
+        x_n, y_n = x + ap[:, None] * dx, y + ad[:, None] * dy
+        ok &= _chol(X_n)[1].all(axis=1) & np.all(x_n > 0, axis=1) & np.all(y_n[:, :-1] > 0, axis=1)
+        new, ok_s = self._state(C, X_n, x_n, y_n)
+        return new, ok & ok_s
 
     def _support(self, C, st, nu, c, iterations):
         X, mu = st["X"], st["y"][:-1]

@@ -256,6 +256,9 @@ class Engine:
         `initial` is a list of (name, X, Y) normalised span-basis starts, run first;
         a start that misses the targets is blended with the least-power design.
         """
+        from .._validation import as_generator
+
+        rng = as_generator(0 if rng is None else rng)
         before = dict(self.profile)
         p = self.problem(gamma)
         tg = _Targets(self, p)

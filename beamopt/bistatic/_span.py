@@ -272,7 +272,8 @@ def blend(p: SpanProblem, X, Y, anchor):
 def feasible_dense(scenario, gamma, W, Rs):
     """A dense solver answer (W stack, Rs, in watts) made PSD and exactly feasible.
 
-    Returned unchanged when it already meets every target and the budget; otherwise
+    Returned unchanged when it already meets every target and the budget and is PSD in
+    the span basis; otherwise
     projected onto the span basis (which keeps every metric), cleaned of negative
     eigenvalues, [`repair`][beamopt.bistatic._span.repair]ed with the least-power design as
     anchor and lifted back. Used after a cvxpy SDP, whose answer misses targets by its
@@ -284,12 +285,14 @@ def feasible_dense(scenario, gamma, W, Rs):
     P = scenario.power
     sinr = sinr_unchecked(scenario.channels, W, Rs, scenario.comm_noise_power)
     power = float(np.trace(W.sum(axis=0) + Rs).real)
-    if np.all(sinr >= gamma) and power <= P:
-        return W, Rs
     p = span_problem(scenario, gamma)
     Q = p.Q
-    X = psd_part(np.einsum("ia,kij,jb->kab", Q.conj(), W, Q) / P)
-    Y = psd_part(Q.conj().T @ Rs @ Q / P)
+    X = np.einsum("ia,kij,jb->kab", Q.conj(), W, Q) / P
+    Y = Q.conj().T @ Rs @ Q / P
+    low = min(np.linalg.eigvalsh(X).min(), np.linalg.eigvalsh(Y).min())
+    if np.all(sinr >= gamma) and power <= P and low >= 0:
+        return W, Rs
+    X, Y = psd_part(X), psd_part(Y)
     least = min_power(p)
     anchor = None
     if least.X is not None and least.power > 0:

@@ -162,7 +162,9 @@ def result_from(scenario, out: Outcome, gap_tolerance, tolerance, reduce, start)
     p = out.problem
     name, best = out.best
     K, n = scenario.n_users, scenario.n_tx
+    t0 = time.perf_counter()
     W, Rs = lift(scenario, p, best.X, best.Y)
+    profile = {**out.profile, "lift": time.perf_counter() - t0}
     w, s = p.gains(best.X, best.Y)
     scale_gain = scenario.power * n
     crb = float(crb_from_gains(scenario, scale_gain * w, scale_gain * s))
@@ -210,7 +212,7 @@ def result_from(scenario, out: Outcome, gap_tolerance, tolerance, reduce, start)
             "nu": np.asarray(best.nu),
             "tolerance": tolerance,
             "reduce": reduce,
-            "profile": dict(out.profile),
+            "profile": profile,
         },
     )
 
@@ -287,8 +289,10 @@ def sca_superposition(
         `bound_gap` (`information_upper / information - 1`), `crb_lower_bound`,
         `information`, `information_upper`, `bound_solves`, `gap_tolerance`,
         `nu` (the best run's tangent slopes), `tolerance`, `reduce` and `profile`
-        (seconds spent in `setup`, `starts`, `sca`, `bound`, `repair` and all
-        support `solve`s, and the number of `support_solves`).
+        (seconds spent in `setup` (span basis, and the cvxpy compile with a `solver`),
+        `feasibility` (least-power check), `starts`, `sca`, `bound`, `lift` (the
+        covariances in `n_tx` dimensions), in `repair` and in all support `solve`s, and
+        the number of `support_solves`).
 
     Raises
     ------
@@ -326,7 +330,8 @@ def sca_superposition(
         out = _only_design(scenario)
     else:
         engine = Engine(scenario, reduce=reduce, solver=solver, solver_options=solver_options)
-        check_reachable(engine, gamma)
+        with engine.timed("feasibility"):
+            check_reachable(engine, gamma)
         initial = None
         if initial_point is not None:
             X, Y = engine.project(*_check_start(scenario, gamma, initial_point))
@@ -336,4 +341,6 @@ def sca_superposition(
             max_iterations=max_iterations, tolerance=tolerance, certify_gap=certify_gap,
             gap_tolerance=gap_tolerance, max_bound_solves=max_bound_solves,
         )  # fmt: skip
+        for key in ("setup", "feasibility"):  # spent before the design itself
+            out.profile[key] = engine.profile.get(key, 0.0)
     return result_from(scenario, out, gap_tolerance, tolerance, reduce, start)

@@ -92,11 +92,11 @@ def test_gaussian_only_support_matches_the_reference_without_sensing():
 
 
 def test_batched_solves_equal_single_solves_and_the_cvxpy_backend():
-    sc = rayleigh_scenario(8, 12, np.random.default_rng(4))
+    sc = rayleigh_scenario(5, 12, np.random.default_rng(4))
     gamma = 0.04 * sc.max_snr
     p = span_problem(sc, gamma)
     S = SupportSolver(p)
-    nus = np.array([0.0, 0.3, 0.7, 0.99])
+    nus = np.array([0.0, 0.5, 0.99])
     many = S.solve_many(nus, 1.0)
     backend = CvxpySupport(p)
     for nu, sol in zip(nus, many):

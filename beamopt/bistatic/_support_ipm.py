@@ -107,8 +107,7 @@ def _trace_prod(A, B):
 
 
 def _min_step_lp(v, dv):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(dv < 0, -v / dv, np.inf)
+    ratio = np.divide(-v, dv, out=np.full_like(v, np.inf), where=dv < 0)
     return ratio.min(axis=1) if ratio.shape[1] else np.full(v.shape[0], np.inf)
 
 
@@ -129,6 +128,7 @@ class SupportSolver:
         self.aa = np.outer(p.a, p.a.conj())
         self.eye = np.eye(self.d)
         self.cc = self.coef[:, :, None] * self.coef[:, None, :]
+        self.eye_m = np.eye(self.m + 1)
         self.solves = 0
 
     # ------------------------------------------------------------- operators
@@ -201,7 +201,7 @@ class SupportSolver:
             if idx.size == 0:
                 break
             iterations[idx] += 1
-            sub = {k: v[idx] for k, v in st.items()}
+            sub = st if idx.size == nu.size else {k: v[idx] for k, v in st.items()}
             err = self._error(C[idx], sub)
             better = err < best_err[idx]
             for k in best:
@@ -209,13 +209,17 @@ class SupportSolver:
             best_err[idx[better]] = err[better]
             go = err > rtol
             live[idx[~go]] = False
-            idx, sub = idx[go], {k: v[go] for k, v in sub.items()}
+            if not go.all():
+                idx, sub = idx[go], {k: v[go] for k, v in sub.items()}
             if idx.size == 0:
                 break
             new, ok = self._iterate(C[idx], sub)
             live[idx[~ok]] = False  # round-off at a cone's boundary: keep the best iterate
-            for k in st:
-                st[k][idx[ok]] = new[k][ok]
+            if ok.all() and idx.size == nu.size:
+                st = new
+            else:
+                for k in st:
+                    st[k][idx[ok]] = new[k][ok]
         return [self._support(C[i], {k: v[i] for k, v in best.items()}, nu[i], c[i],
                               int(iterations[i])) for i in range(nu.size)]  # fmt: skip
 
@@ -226,7 +230,7 @@ class SupportSolver:
         """
         S = self._adjoint(y) - C
         LS, okb = _chol(S)
-        LS[~okb] = np.eye(self.d)
+        LS[~okb] = self.eye
         ok = okb.all(axis=1)
         LinvS = np.linalg.inv(LS)
         Z = np.conj(np.swapaxes(LinvS, -1, -2)) @ LinvS  # S^{-1} = L^{-H} L^{-1}
@@ -271,8 +275,7 @@ class SupportSolver:
         D = np.concatenate([dX, dS], axis=1)
         ev = np.linalg.eigvalsh(_herm(Linv @ D @ np.conj(np.swapaxes(Linv, -1, -2))))[..., 0]
         low = np.stack([ev[:, : self.B].min(axis=1), ev[:, self.B :].min(axis=1)])
-        with np.errstate(divide="ignore"):
-            kx, ks = np.where(low >= 0, np.inf, -1.0 / np.minimum(low, -1e-300))
+        kx, ks = np.divide(-1.0, low, out=np.full_like(low, np.inf), where=low < 0)
         ap = np.minimum(1.0, _STEP * np.minimum(kx, _min_step_lp(st["x"], dx)))
         ad = np.minimum(1.0, _STEP * np.minimum(ks, _min_step_lp(st["y"][:, :-1], dy[:, :-1])))
         return ap, ad
@@ -283,8 +286,8 @@ class SupportSolver:
         LX, ok_xb = _chol(X)
         cf, ok_m = _chol(self._schur(X, Z, x, y[:, :-1]))
         ok = ok_xb.all(axis=1) & ok_m
-        LX[~ok_xb] = np.eye(self.d)
-        cf[~ok_m] = np.eye(self.m + 1)
+        LX[~ok_xb] = self.eye
+        cf[~ok_m] = self.eye_m
         LinvX = np.linalg.inv(LX)
         aff = self._direction(st, cf, np.zeros(X.shape[0]))
         ap, ad = self._lengths(st, LinvX, aff)

@@ -266,7 +266,8 @@ def sca_superposition(
         Bound the optimum from above (see the module docstring); `False` skips it
         (`bound_gap` is then NaN and the status is SCA's).
     gap_tolerance : float
-        Relative gap on the DoA information below which the design counts as optimal.
+        Relative gap on the DoA information below which the design counts as optimal
+        (the bound search itself aims at a tenth of it).
     max_bound_solves : int
         Cap on the extra SDP solves of the bound search (>= 0); a design whose gap is
         still above `gap_tolerance` then returns with `status="gap_above_tolerance"`.

@@ -32,10 +32,15 @@ Two additions make the answer trustworthy:
   `bound_gap` and `crb_lower_bound`, and its status says whether the gap is within
   `gap_tolerance`. Points found by the search that beat SCA seed one more SCA run.
 
-The SDPs are solved in normalised units ($\tilde W = W/P$, unit-norm channels and
-steering vector, targets $\gamma_k/\Gamma_k$ with $\Gamma_k = P\|h_k\|^2/\sigma_c^2$),
-built once with cvxpy parameters for the weights and re-solved for every iteration,
-start and bound probe.
+The SDPs are solved in the span basis of $\{a, h_1, \dots, h_K\}$ and in normalised
+units (`beamopt.bistatic._span`; $N_t$ enters only when the basis is built and the design
+lifted back), by the dedicated interior-point method of `beamopt.bistatic._support_ipm`
+(several directions per batch; PSD iterates by construction) or, with an explicit
+`solver`, by cvxpy on one problem compiled per scenario with parameters for the directions
+and targets (`beamopt.bistatic._sca_subproblem`). Every answer is repaired to exact
+feasibility; targets are checked first by the least-power design of
+`beamopt.bistatic._power_min`, which certifies unreachable ones
+(`beamopt.bistatic._sca_engine` runs the whole design).
 
 References
 ----------

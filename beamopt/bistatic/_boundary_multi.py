@@ -15,8 +15,8 @@ The largest sum rate along the direction, $R_{\max}$, is where the least power t
 meets the targets $\gamma_k = 2^{d_k r} - 1$ (`beamopt.bistatic._power_min`) reaches the
 budget; it is found by bisection. At $R_{\max}$ the feasible set shrinks to the
 least-power design and no interior-point certificate is sharp, so the default grid
-stops at $(1 - 10^{-3}) R_{\max}$ (where the users need at most 99.9 % of the budget
-or so); explicit `rates` may go up to $R_{\max}$ and report their certified gaps.
+stops at $(1 - 10^{-3}) R_{\max}$, a margin of 0.1 % in sum rate; explicit `rates` may go
+up to $R_{\max}$ and report their certified gaps.
 
 Every point is a certified design: `"superposition"` by the multi-start SCA and its
 outer-approximation bound ([`beamopt.sca_superposition`][]), warm-started from the
@@ -96,7 +96,7 @@ def _factors(p, X, Y, power):
     return VW[:, keep], VR
 
 
-def _gaussian_point(engine, p):
+def _gaussian_point(p):
     """Gaussian-only optimum of one target set and its certified bound on w."""
     sol = SupportSolver(p, sensing=False).solve(1.0, 0.0)
     Y = np.zeros_like(sol.X[0])
@@ -114,7 +114,7 @@ def _point(engine, p, signal, warm, options):
         out = engine.design(p.gamma, initial=initial, **options)
         _, best = out.best
         return best.X, best.Y, best.phi, out.upper
-    X, Y, w_upper = _gaussian_point(engine, p)
+    X, Y, w_upper = _gaussian_point(p)
     w, _ = p.gains(X, Y)
     if signal == "gaussian":
         info = fr.information_shape(np.array([w, w_upper]), 0.0, p.kappa, p.n_rx)

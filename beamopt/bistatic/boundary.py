@@ -100,6 +100,13 @@ class ParetoFront:
         mapping: `"geometry"` and `"seed"`.
     crb_draws : ndarray, shape (n_draws, n), or None
         Per-draw CRBs of an averaged boundary.
+    user_rates : ndarray, shape (n, n_users), or None
+        Several users: each user's achieved rate, bit/s/Hz (`rate` and `achieved_rate` are
+        then sums over users); None for one user.
+    bound_gap : ndarray, shape (n,), or None
+        Several users: certified relative gap on the DoA information of each point,
+        `information_upper / information - 1`; None for one user (the single-user designs
+        are certified to 1e-10 or exact).
     """
 
     rate: np.ndarray
@@ -112,10 +119,13 @@ class ParetoFront:
     Rs_factor: np.ndarray | None = None
     metadata: dict = field(default_factory=dict)
     crb_draws: np.ndarray | None = None
+    user_rates: np.ndarray | None = None
+    bound_gap: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # frozen all the way down: callers get views they cannot modify by accident
-        names = ("rate", "crb", "achieved_rate", "parameter", "W_factor", "Rs_factor", "crb_draws")
+        names = ("rate", "crb", "achieved_rate", "parameter", "W_factor", "Rs_factor",
+                 "crb_draws", "user_rates", "bound_gap")  # fmt: skip
         for name in names:
             value = getattr(self, name)
             if value is not None:
@@ -327,18 +337,19 @@ def crb_rate_boundary(
     method: str = "auto",
     progress: bool = False,
     spacing: str = "knee",
+    rate_direction=None,
 ) -> ParetoFront:
-    r"""CRB-rate boundary of one single-user scenario.
+    r"""CRB-rate boundary of a scenario (one user, or several along a direction of rates).
 
     Parameters
     ----------
     scenario : BistaticScenario
-        Single-user scenario.
+        One user, or several (then see *Several users* below).
     signal : {"gaussian", "superposition", "known"}
         Signal model (see [`beamopt.minimize_crb`][]).
     scheme : {"optimal", "time_switching", "power_splitting"}
         `"optimal"` minimises the CRB over all designs; the others are the benchmarks of
-        `beamopt.bistatic.schemes`.
+        `beamopt.bistatic.schemes` (one user only).
     n_points : int
         Number of rate targets on $[0, R_{\max}]$ with
         $R_{\max} = \log_2(1 + P\|h\|^2/\sigma_c^2)$, spaced as `spacing` says; ignored
@@ -361,17 +372,37 @@ def crb_rate_boundary(
         and half at geometrically shrinking distances below $R_{\max}$ (down to about
         $10^{-5} R_{\max}$), where the CRB rises like $1/(R_{\max} - r)$, so the knee is
         drawn smoothly; `"even"` spaces them evenly. Both include $0$ and $R_{\max}$.
+    rate_direction : array_like, shape (n_users,), optional
+        Several users: non-negative weights $d_k$ (normalised to sum one) of the ray along
+        which the boundary is traced, user $k$'s rate target being $d_k r$; default equal
+        shares. One user: only None or a single positive weight.
 
     Returns
     -------
     ParetoFront
+        With several users, `rate` is the **sum** of the users' rate targets,
+        `achieved_rate` the achieved sum rate, `user_rates` (n, n_users) each user's rate
+        and `bound_gap` the certified gap of every point; `parameter` is NaN.
 
     Raises
     ------
     ValueError
-        For unknown `signal`/`scheme`, several users or malformed `rates`.
+        For unknown `signal`/`scheme`/`method`, a benchmark scheme with several users,
+        a malformed `rate_direction` or malformed `rates`.
     InfeasibleError
         If a rate target exceeds $R_{\max}$.
+
+    Notes
+    -----
+    **Several users.** The boundary runs along the ray $r_k = d_k r$ of per-user rate
+    targets, $r$ from 0 to the largest sum rate $R_{\max}$ along it (where the least power
+    meeting the targets $2^{d_k r} - 1$ reaches the budget). The default grid ends at
+    $(1 - 10^{-3}) R_{\max}$, since at $R_{\max}$ itself the feasible set shrinks to one
+    design. `"superposition"` points are multi-start SCA designs with their certified bound
+    ([`beamopt.sca_superposition`][]), each warm-started from the previous point;
+    `"gaussian"`/`"known"` points are Gaussian-only optima certified by their dual.
+    `method` may be `"auto"` (also `"sca"` for superposition, `"sdp"` otherwise). One span
+    basis and one solver set-up serve all points. See `docs/theory/boundaries.md`.
 
     Examples
     --------
@@ -380,12 +411,50 @@ def crb_rate_boundary(
     >>> front = beamopt.crb_rate_boundary(sc, "gaussian", n_points=5)
     >>> bool(np.all(np.diff(front.crb) >= 0))
     True
+
+    Two users, equal rates, every point certified:
+
+    >>> two = beamopt.BistaticScenario.default(user_angle_deg=[-10.0, 40.0], d_bs_user=80.0)
+    >>> front = beamopt.crb_rate_boundary(two, "superposition", n_points=4)
+    >>> front.user_rates.shape, bool(np.all(front.bound_gap <= 1e-5))
+    ((4, 2), True)
     """
-    sc = check_scenario(scenario, single_user=_ONE_RATE_AXIS)
+    sc = check_scenario(scenario)
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
     check_choice(scheme, "scheme", SCHEMES)
+    if sc.n_users > 1:
+        return _multi_user(sc, signal, scheme, n_points, rates, method, progress, spacing,
+                           rate_direction)  # fmt: skip
+    if rate_direction is not None:
+        from ._boundary_multi import rate_direction as check_direction
+
+        check_direction(rate_direction, 1)
     r = _rate_grid(sc, n_points, rates, spacing)
     return _boundary(sc, signal, scheme, r, method, progress)
+
+
+def _multi_user(sc, signal, scheme, n_points, rates, method, progress, spacing, direction):
+    """Several users: the private `beamopt.bistatic._boundary_multi` path as a ParetoFront."""
+    from ._boundary_multi import multi_user_boundary
+
+    check_int(n_points, "n_points", minimum=2)
+    check_choice(spacing, "spacing", SPACINGS)
+    d = multi_user_boundary(sc, signal, scheme, n_points, rates=rates, method=method,
+                            progress=progress, spacing=spacing, direction=direction)  # fmt: skip
+    meta = {
+        "method": method,
+        "parameter": "none (several users: see user_rates and rate_direction)",
+        "rate_axis": "sum of the users' rate targets along rate_direction",
+        "rate_label": "sum rate (bit/s/Hz)",
+        "rate_direction": d["direction"].tolist(),
+        **_scenario_summary(sc),
+        "max_rate": d["max_rate"],
+    }
+    return ParetoFront(
+        d["rate"], d["crb"], d["achieved_rate"], d["parameter"], signal, scheme,
+        d["W_factor"], d["Rs_factor"], meta,
+        user_rates=d["user_rates"], bound_gap=d["bound_gap"],
+    )  # fmt: skip
 
 
 def _boundary(sc, signal, scheme, r, method, progress=False) -> ParetoFront:

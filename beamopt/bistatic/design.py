@@ -35,6 +35,7 @@ from .._cvxpy_solve import check_solver
 from .._validation import check_choice
 from ..result import MAX_ITERATIONS, OPTIMAL, BeamformingResult
 from . import _sdp
+from ._span import feasible_dense
 from ._targets import check_single_user_reachable, raise_infeasible, snr_targets
 from .closed_form import isac_beamformer_unchecked, mrt_covariance
 from .comm import sinr_unchecked
@@ -137,6 +138,8 @@ def _sdp_design(scenario, gamma, signal, start, solver, solver_options, reduce=T
         if W is None:
             raise_infeasible(scenario, targets, solver, solver_options)
         Rs = np.zeros((scenario.n_tx, scenario.n_tx), dtype=complex)
+        # the solver's feasibility tolerance can leave a target a hair short
+        W, Rs = feasible_dense(scenario, targets, W, Rs)
     if scenario.n_users == 1:
         W = W[0]
     return _result(

@@ -100,9 +100,10 @@ def test_boundary_errors():
         beamopt.crb_rate_boundary(sc, rates=[1.0, 0.5])
     with pytest.raises(InfeasibleError):
         beamopt.crb_rate_boundary(sc, rates=[0.0, beamopt.max_rate(sc) + 1])
+    # several users: the optimal boundary exists (test_boundary_multi.py), the benchmarks not
     two = beamopt.BistaticScenario.from_geometry(n_tx=4, user_angle_deg=[-10.0, 40.0])
-    with pytest.raises(ValueError, match="single communication user"):
-        beamopt.crb_rate_boundary(two)
+    with pytest.raises(ValueError, match="single-user benchmark"):
+        beamopt.crb_rate_boundary(two, scheme="power_splitting")
 
 
 # ----------------------------------------------------------------------- averaging

@@ -24,6 +24,7 @@ from .result import PrecoderResult as PrecoderResult
 from .result import SolverResult as SolverResult
 from .units import db_to_linear as db_to_linear
 from .units import dbm_to_watt as dbm_to_watt
+from .units import watt_to_dbm as watt_to_dbm
 from .units import linear_to_db as linear_to_db
 
 # --- bistatic ISAC: scenario and channels

@@ -38,9 +38,10 @@ __all__ = ["BistaticScenario", "check_scenario"]
 def _geometry_units(from_geometry):
     """`from_geometry` taking the scenario's W/radian names too (see the class Notes)."""
 
+    names = tuple(inspect.signature(from_geometry).parameters)[1:]  # without cls
+
     @functools.wraps(from_geometry)
     def wrapper(cls, **kwargs):
-        names = tuple(inspect.signature(from_geometry).parameters)[1:]
         geometry, exact = to_geometry(kwargs, "BistaticScenario.from_geometry()", names)
         scenario = from_geometry(cls, **geometry)
         return scenario.replace(**exact) if exact else scenario

@@ -25,7 +25,7 @@ from numpy.linalg import norm
 from .._io import csv_text, write_atomic
 from .._parallel import check_executor, run_tasks, spawn_generators
 from .._repr import short_repr, span
-from .._validation import as_array, check_choice, check_int, check_unit_interval
+from .._validation import as_array, as_generator, check_choice, check_int, check_unit_interval
 from . import _lowrank as lowrank
 from .closed_form import mrt_covariance
 from .crb import crb_from_gains
@@ -217,6 +217,7 @@ def crb_sweep(
     if n_trials == 1:
         raise ValueError("n_trials must be 0 (no estimator) or an integer >= 2; got 1")
     check_executor(executor)
+    gen = as_generator(rng)
     f = float(check_unit_interval(deterministic_fraction, "deterministic_fraction"))
     crb = np.empty((len(signals), x.size))
     for j, sc in enumerate(scenarios):
@@ -227,7 +228,7 @@ def crb_sweep(
             crb[i, j] = crb_from_gains(sc, (1.0 - share) * gain, share * gain)
     mse = None
     if n_trials > 0:
-        gens = spawn_generators(rng, x.size)
+        gens = spawn_generators(gen, x.size)
         tasks = [(sc, signals, f, n_trials, g) for sc, g in zip(scenarios, gens)]
         rows = run_tasks(_point_mse, tasks, executor=executor, progress=progress, desc="sweep")
         mse = np.array(rows).T

@@ -78,6 +78,7 @@ def test_package_is_marked_typed():
     assert "py.typed" in PYPROJECT["tool"]["setuptools"]["package-data"]["beamopt"]
 
 
+@pytest.mark.slow  # CI's `make package-check` runs the same check on the sdist it builds
 def test_sdist_carries_every_tracked_file():
     # the tests read the docs, examples, benchmarks and README: an sdist without them fails
     pytest.importorskip("build")

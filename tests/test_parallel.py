@@ -57,6 +57,7 @@ def test_thread_pools_of_any_size_give_the_serial_numbers(workers):
     np.testing.assert_array_equal(np.concatenate(serial), np.concatenate(pooled))
 
 
+@pytest.mark.slow  # ~5 s of worker start-up; the command line's --workers test forks a pool
 def test_process_pool_gives_the_serial_numbers():
     serial = run_seeds(_seeded_draw, 4, seed=11, args=(5,))
     spawn = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch

@@ -53,6 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._repr import summary_repr
 from .._validation import as_array, check_int, check_positive, check_unit_interval, readonly
 from ..result import SolverResult
 from ..units import db_to_linear
@@ -171,6 +172,8 @@ class NeuralISACResult(SolverResult):
     comm_sector: tuple
     history_angle: object
     n_parameters: int
+
+    __repr__ = summary_repr
 
 
 def _cn(gen, shape, power):

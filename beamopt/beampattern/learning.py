@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._repr import summary_repr
 from .._validation import as_array, check_int, check_nonnegative, check_positive, readonly
 from ..result import SolverResult
 from ..units import db_to_linear
@@ -113,6 +114,8 @@ class LearnedDictionary(SolverResult):
     dictionary: np.ndarray
     initial: np.ndarray
     grid: np.ndarray
+
+    __repr__ = summary_repr
 
 
 def train_model_driven(

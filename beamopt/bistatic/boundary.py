@@ -35,7 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .._compat import positional_deprecated
 from .._io import csv_text, progress_bar, write_atomic
+from .._parallel import check_executor, run_tasks
+from .._repr import short_repr, span
 from .._validation import as_array, as_generator, check_choice, check_int
 from ..errors import InfeasibleError
 from . import _lowrank as lowrank
@@ -148,6 +151,16 @@ class ParetoFront:
 
     def __len__(self) -> int:
         return self.rate.size
+
+    def __repr__(self) -> str:
+        # W_factor alone can be 100 x n_tx x 2 complex numbers: headline numbers only
+        meta = self.metadata
+        return short_repr(self, {
+            "signal": self.signal, "scheme": self.scheme, "n_points": len(self),
+            "rate": span(self.rate), "crb": span(self.crb),
+            "n_tx": meta.get("n_tx"), "n_draws": meta.get("n_draws"),
+            "method": meta.get("method"),
+        })  # fmt: skip
 
     @property
     def label(self) -> str:
@@ -327,16 +340,17 @@ def _scenario_summary(sc: BistaticScenario) -> dict:
     }
 
 
+@positional_deprecated("signal", "scheme", "n_points")
 def crb_rate_boundary(
     scenario: BistaticScenario,
+    *,
     signal: str = "gaussian",
     scheme: str = "optimal",
     n_points: int = 50,
-    *,
     rates=None,
+    spacing: str = "knee",
     method: str = "auto",
     progress: bool = False,
-    spacing: str = "knee",
     rate_direction=None,
 ) -> ParetoFront:
     r"""CRB-rate boundary of a scenario (one user, or several along a direction of rates).
@@ -356,6 +370,11 @@ def crb_rate_boundary(
         when `rates` is given.
     rates : array_like, shape (n,), optional
         Explicit non-decreasing rate targets in $[0, R_{\max}]$, bit/s/Hz.
+    spacing : {"knee", "even"}
+        Default rate targets: `"knee"` (default) puts half of them evenly on the flat part
+        and half at geometrically shrinking distances below $R_{\max}$ (down to about
+        $10^{-5} R_{\max}$), where the CRB rises like $1/(R_{\max} - r)$, so the knee is
+        drawn smoothly; `"even"` spaces them evenly. Both include $0$ and $R_{\max}$.
     method : str
         Solver for `scheme="optimal"`. `"auto"` uses the batched closed form of
         Proposition 1 for `"gaussian"`/`"known"` and, for `"superposition"`, the
@@ -366,12 +385,8 @@ def crb_rate_boundary(
         with the all-power-to-the-user design until it meets the new target), in
         addition to its default starts.
     progress : bool
-        Show a tqdm bar when solving point by point.
-    spacing : {"knee", "even"}
-        Default rate targets: `"knee"` (default) puts half of them evenly on the flat part
-        and half at geometrically shrinking distances below $R_{\max}$ (down to about
-        $10^{-5} R_{\max}$), where the CRB rises like $1/(R_{\max} - r)$, so the knee is
-        drawn smoothly; `"even"` spaces them evenly. Both include $0$ and $R_{\max}$.
+        Show a progress bar when solving point by point (off by default; the command line
+        turns it on).
     rate_direction : array_like, shape (n_users,), optional
         Several users: non-negative weights $d_k$ (normalised to sum one) of the ray along
         which the boundary is traced, user $k$'s rate target being $d_k r$; default equal
@@ -408,14 +423,14 @@ def crb_rate_boundary(
     --------
     >>> import numpy as np, beamopt
     >>> sc = beamopt.BistaticScenario.default()
-    >>> front = beamopt.crb_rate_boundary(sc, "gaussian", n_points=5)
+    >>> front = beamopt.crb_rate_boundary(sc, signal="gaussian", n_points=5)
     >>> bool(np.all(np.diff(front.crb) >= 0))
     True
 
     Two users, equal rates, every point certified:
 
     >>> two = beamopt.BistaticScenario.default(user_angle_deg=[-10.0, 40.0], d_bs_user=80.0)
-    >>> front = beamopt.crb_rate_boundary(two, "superposition", n_points=4)
+    >>> front = beamopt.crb_rate_boundary(two, signal="superposition", n_points=4)
     >>> front.user_rates.shape, bool(np.all(front.bound_gap <= 1e-5))
     ((4, 2), True)
     """
@@ -495,19 +510,20 @@ def _factory(scenario) -> Callable:
     )
 
 
+@positional_deprecated("n_draws", "rng")
 def average_boundary(
     scenario,
-    n_draws: int,
-    rng=None,
     *,
     signal: str = "gaussian",
     scheme: str = "optimal",
     n_points: int = 50,
     rates=None,
+    spacing: str = "knee",
     method: str = "auto",
+    n_draws: int,
+    rng=None,
     executor: Executor | None = None,
-    progress: bool = True,
-    spacing: str = "even",
+    progress: bool = False,
 ) -> ParetoFront:
     r"""CRB-rate boundary averaged over random channel draws, at fixed rate targets.
 
@@ -530,25 +546,26 @@ def average_boundary(
         `factory(rng) -> BistaticScenario` drawing one single-user scenario, or a mapping
         of [`BistaticScenario.from_geometry`][beamopt.BistaticScenario.from_geometry] keyword
         arguments (without `rng`), in which case the Rician CU channel is redrawn for each draw.
-    n_draws : int
-        Number of channel draws $D \ge 1$.
-    rng : None, int or numpy.random.Generator
-        Seed of the draws.
     signal, scheme, method
         As in [`crb_rate_boundary`][beamopt.bistatic.boundary.crb_rate_boundary].
     n_points : int
         Number of default rate targets (ignored when `rates` is given).
     rates : array_like, shape (n,), optional
         Explicit common rate targets, bit/s/Hz; every draw must support them.
+    spacing : {"knee", "even"}
+        Default rate targets, as in [`crb_rate_boundary`][beamopt.crb_rate_boundary], on
+        $[0, \min_d R_{\max,d}]$: one draw gives exactly `crb_rate_boundary`'s grid.
+    n_draws : int
+        Number of channel draws $D \ge 1$.
+    rng : None, int or numpy.random.Generator
+        Seed of the draws.
     executor : concurrent.futures.Executor, optional
-        Runs the per-draw boundaries (e.g. a `ThreadPoolExecutor`, a
-        `ProcessPoolExecutor`, or a Dask/Ray executor to go past one machine); None runs
-        them serially in this process.
+        Runs the per-draw boundaries: a `ThreadPoolExecutor`, a `ProcessPoolExecutor`, or
+        dask.distributed's `Client.get_executor()` to go past one machine (see
+        [Running sweeps on a cluster][running-sweeps-on-a-cluster]); None runs them serially in this
+        process. The numbers are the same for every executor.
     progress : bool
-        Show a tqdm progress bar over the draws.
-    spacing : {"even", "knee"}
-        Default rate targets, as in [`crb_rate_boundary`][beamopt.crb_rate_boundary]
-        (`"even"` by default here; the CLI asks for `"knee"`).
+        Show a progress bar over the draws (off by default; the command line turns it on).
 
     Returns
     -------
@@ -562,6 +579,8 @@ def average_boundary(
         If an explicit rate target exceeds some draw's largest rate.
     """
     n_draws = check_int(n_draws, "n_draws")
+    check_executor(executor)
+    check_choice(spacing, "spacing", SPACINGS)
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
     check_choice(scheme, "scheme", SCHEMES)
     factory = _factory(scenario)
@@ -582,11 +601,8 @@ def average_boundary(
                 requested=grid,
                 max_achievable=top,
             )
-    args = (signal, scheme, grid, method)
-    if executor is None:
-        results = [_boundary_task(sc, *args) for sc in progress_bar(scenarios, progress, "draws")]
-    else:
-        results = _run_executor(executor, scenarios, args, progress)
+    tasks = [(sc, signal, scheme, grid, method) for sc in scenarios]
+    results = run_tasks(_boundary_task, tasks, executor=executor, progress=progress, desc="draws")
     crb = np.array([c for c, _ in results])
     achieved = np.array([a for _, a in results])
     meta = {
@@ -619,13 +635,3 @@ def _draw_recipe(scenario, rng) -> dict:
     if rng is None or isinstance(rng, int):
         recipe["seed"] = rng
     return recipe
-
-
-def _run_executor(executor, scenarios, args, progress):
-    from concurrent.futures import as_completed
-
-    futures = [executor.submit(_boundary_task, sc, *args) for sc in scenarios]
-    # drain in completion order for the progress bar, but read results in draw order
-    for _ in progress_bar(as_completed(futures), progress, "draws", total=len(futures)):
-        pass
-    return [f.result() for f in futures]

@@ -109,7 +109,9 @@ def _rows_for_sector(sector, true_pos, learned, nets, args):
         "oracle (hard)": model_based(true_pos),
     }  # fmt: skip
     out = {
-        label: _curve(isac_tradeoff(xr, xc, rx, true_pos, sector, COMM, RHO, label=label, **kw))
+        label: _curve(
+            isac_tradeoff(xr, xc, rx, true_pos, sector, COMM, args.rho, label=label, **kw)
+        )
         for label, (xr, xc, rx) in designs.items()
     }
     if nets:
@@ -162,7 +164,16 @@ def run_seed(seed: int, args) -> dict:
 
 
 def _config(args) -> dict:
-    keys = ("iterations", "batch", "n_grid", "samples", "nn_iterations", "nn_lr", "nn_omegas")
+    keys = (
+        "iterations",
+        "batch",
+        "n_grid",
+        "samples",
+        "nn_iterations",
+        "nn_lr",
+        "nn_omegas",
+        "rho",
+    )
     return {k: getattr(args, k) for k in keys}
 
 
@@ -174,7 +185,7 @@ def load_or_run(seeds, args) -> list[dict]:
         path = folder / f"seed_{seed}.json"
         if path.exists():
             saved = json.loads(path.read_text())
-            if saved.get("config") == _config(args):
+            if {"rho": RHO, **saved.get("config", {})} == _config(args):
                 print(f"seed {seed}: reusing {path}")
                 results.append(saved)
                 continue
@@ -236,7 +247,8 @@ def summarise(results):
                 ratio = _mean_se(at1(a, "rmse_deg") / at1(b, "rmse_deg") - 1.0)
                 diffs.append({"setting": setting, "sector": sector, "row": a, "vs": b,
                               "d_p_md": d_pmd[0], "d_p_md_se": d_pmd[1],
-                              "rmse_ratio_minus_1": ratio[0], "rmse_ratio_minus_1_se": ratio[1]})  # fmt: skip
+                              "rmse_ratio_minus_1": ratio[0],
+                              "rmse_ratio_minus_1_se": ratio[1]})  # fmt: skip
     return curves, table, diffs
 
 
@@ -284,11 +296,13 @@ def main(argv=None):
     parser.add_argument("--nn-iterations", type=int, default=500, help="Adam steps per NN step")
     parser.add_argument("--nn-lr", type=float, default=3e-3)
     parser.add_argument("--nn-omegas", type=float, nargs="*", default=[0.0, 0.1, 1.0],
-                        help="autoencoder trade-off weights (none: skip the autoencoder)")  # fmt: skip
+                        help="autoencoder weights omega_r (none: no autoencoder)")  # fmt: skip
     parser.add_argument("--device", default="auto", help="torch device for the learning")
     parser.add_argument("--quick", action="store_true", help="tiny run (for the tests)")
     args = parser.parse_args(argv)
+    args.rho = RHO
     if args.quick:
+        args.rho = [0.0, 0.1, 1.0]
         args.seeds, args.iterations, args.batch, args.samples = 2, 10, 32, 300
         args.nn_iterations, args.nn_omegas = 3, [1.0]
     seeds = range(args.first_seed, args.first_seed + args.seeds)

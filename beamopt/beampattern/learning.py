@@ -2,14 +2,14 @@ r"""Model-driven end-to-end learning of a steering dictionary shared by transmit
 
 After Model-Driven End-to-End Learning for Integrated Sensing and Communication (Sec. IV-B):
 a complex matrix $A \in \mathbb C^{K \times N_{grid}}$, initialised from the ideal array's
-steering vectors on the grid, is the only trainable parameter. The transmitter is the LS
-beam computed by a linear solve (no inverse),
+steering vectors on the grid, is shared by the transmitter, the LS beam computed by a
+linear solve (no inverse),
 
 $$
 (A^* A^\top) M = A^*, \qquad x = \sqrt{E_{tx}}\, \frac{M b}{\|M b\|},
 $$
 
-and the receiver is a soft-argmax over the sector (eq. (13)),
+and the receiver, a soft-argmax over the sector (eq. (13)),
 
 $$
 g = \operatorname{softmax}\big(|A^H y_r| \text{ restricted to } b\big), \qquad
@@ -20,10 +20,25 @@ trained on random sectors (mean $U[-60^\circ, 60^\circ]$, span $U[10^\circ, 20^\
 minimise $\mathbb E|\hat\theta - \theta|^2$ with Adam, with the echoes of eq. (1) generated
 by the *true* array (e.g. [`impaired_positions`][beamopt.beampattern.impaired_positions]).
 Entries outside the sector are masked out of the softmax (rather than entering with value
-zero) so the estimate cannot leave the prior. Detection (eq. (14)) and evaluation use the
-learned matrix through
+zero) so the estimate cannot leave the prior.
+
+Two parametrisations of $A$ (`parametrisation=`):
+
+* `"dictionary"` (the paper): every entry is free. Columns of sectors never trained keep
+  their initial value but still enter every beam through the Gram matrix $A^* A^\top$, so
+  they drift with the trained ones: the free dictionary does not generalise to sectors
+  outside its training range.
+* `"positions"`: $[A]_{k,i} = e^{j2\pi (p_k - \bar p)\sin\theta_i}$, with the $K$ element
+  positions as the only parameters (the physical model of the impairment). Every column
+  follows from them, so what is learned on some sectors holds on all, and the learned
+  positions are usable by every model-based tool of the package:
+  [`sector_beam`][beamopt.beampattern.sector_beam],
+  [`SensingReceiver.from_positions`][beamopt.beampattern.SensingReceiver.from_positions]
+  (the continuous MAPRT receiver) and `BistaticScenario(tx_positions=...)`.
+
+Detection (eq. (14)) and evaluation use the learned matrix through
 [`SensingReceiver.from_dictionary`][beamopt.beampattern.SensingReceiver.from_dictionary] and
-[`ls_beam`][beamopt.beampattern.ls_beam].
+[`ls_beam`][beamopt.beampattern.ls_beam] (or the positions, as above).
 
 torch is imported by this module only; everything is seeded through one `torch.Generator`.
 """

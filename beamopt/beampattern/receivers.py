@@ -84,7 +84,7 @@ _MAX_CANDIDATES = 4
 _EXACT_ABOVE = 1e-4  # predicted relative gain of a Newton step above which f is re-evaluated
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SensingReceiver:
     """Matched-filter (MAPRT) receiver over a prior sector.
 
@@ -247,6 +247,12 @@ class SensingReceiver:
         h.update(f"dictionary|{bool(soft)}".encode())
         return cls(readonly(grid[inside]), (float(lo), float(hi)), None, False, bool(soft),
                    "dictionary", h.hexdigest(), readonly(D), {"work": 2 * D.shape[1]})  # fmt: skip
+
+    def __repr__(self) -> str:
+        lo, hi = np.rad2deg(self.sector)
+        est = "soft-argmax" if self.soft else ("refined" if self.refine else "grid argmax")
+        return (f"SensingReceiver(K={self.n_tx}, sector=({lo:g}, {hi:g}) deg, "
+                f"{self.grid.size} grid points, method={self.method!r}, {est})")  # fmt: skip
 
     # ------------------------------------------------------------------ properties
     @property

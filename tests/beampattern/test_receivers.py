@@ -195,3 +195,8 @@ def test_signals_of_the_wrong_size_raise():
     rx = SensingReceiver.from_positions(SECTOR, ideal_positions(8))
     with pytest.raises(ValueError, match=r"y must have shape \(\.\.\., 8\)"):
         rx.statistic(np.ones((3, 16)))
+
+
+def test_repr_shows_the_headline_not_the_arrays():
+    text = repr(SensingReceiver.from_positions(SECTOR, ideal_positions(64)))
+    assert text.startswith("SensingReceiver(K=64, sector=(-40, -20) deg") and "array" not in text

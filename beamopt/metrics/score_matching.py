@@ -53,6 +53,7 @@ import torch
 from torch import nn
 
 from .._io import write_atomic
+from .._parallel import check_executor, run_tasks
 from .._validation import check_choice, check_int, readonly
 from ..score import _checkpoint
 from ..score._torch import resolve_device, seeded
@@ -694,15 +695,7 @@ def _fit(theta, cond, prior, *, n_seeds, seed, validation, checkpoint, executor,
         )
         for i in range(n_seeds)
     ]
-    if executor is None:
-        members = [_train_member(t) for t in tasks]
-    else:
-        if not callable(getattr(executor, "map", None)):
-            raise ValueError(
-                "executor must be None or a concurrent.futures.Executor (an object with "
-                f"map(fn, iterable)); got {type(executor).__name__}"
-            )
-        members = list(executor.map(_train_member, tasks))
+    members = run_tasks(_train_member, [(t,) for t in tasks], executor=check_executor(executor))
     ensemble = ScoreEnsemble(members, seeds=[base + i for i in range(n_seeds)])
     if ck is not None:
         write_atomic(ck / "ensemble.json", json.dumps({"seeds": list(ensemble.seeds)}))
@@ -770,7 +763,8 @@ def train_parameter_score(
         [`train_score_model`][beamopt.score.training.train_score_model]); for an ensemble a
         directory holding one checkpoint per member.
     executor : concurrent.futures.Executor, optional
-        Trains the ensemble members through `executor.map` (e.g. a `ProcessPoolExecutor`);
+        Trains the ensemble members as tasks of `executor` (an object with
+        `submit(fn, *args)`, e.g. a `ProcessPoolExecutor` or dask's `Client.get_executor()`);
         the members are the same as in the serial loop.
     progress : bool
 

@@ -130,6 +130,14 @@ def test_ensemble_members_hold_out_disjoint_folds_and_round_trip(tmp_path):
     np.testing.assert_allclose(again.score(th[:4]), ens.score(th[:4]), rtol=1e-6)
     np.testing.assert_array_equal(again.held_out_rows[2], ens.held_out_rows[2])
     assert "3 x ism" in repr(ens)
+    from concurrent.futures import ThreadPoolExecutor
+
+    serial = train_parameter_score(th, config=TINY, seed=3, n_seeds=2)
+    with ThreadPoolExecutor(1) as pool:  # the same members on an executor
+        par = train_parameter_score(th, config=TINY, seed=3, n_seeds=2, executor=pool)
+    np.testing.assert_allclose(par.score(th[:4]), serial.score(th[:4]), rtol=1e-6)
+    with pytest.raises(ValueError, match="executor"):
+        train_parameter_score(th, config=TINY, n_seeds=2, executor="pool")
 
 
 def test_seed_may_be_a_generator_and_is_reproducible():

@@ -59,7 +59,7 @@ def test_learned_noise_fisher_information_gives_the_same_design_operator():
 
     _, dH = _case(n=6, m=5)
     s2 = 0.3
-    z = np.sqrt(s2 / 2) * np.random.default_rng(1).standard_normal((200000, 2 * dH.shape[2]))
+    z = np.sqrt(s2 / 2) * np.random.default_rng(1).standard_normal((40000, 2 * dH.shape[2]))
     # the score of [Re z; Im z] for CN(0, s2 I) is -2 z / s2 (an exact "learned" score)
     G = fisher_from_scores(-2 * z / s2).matrix
     D_exact = data_fim_operator(dH, s2, 2)

@@ -24,8 +24,8 @@ interrupted run resumes where it stopped.
         --tag _lr2e-4 --out out/
     python benchmarks/bench_learned_bcrb.py --quick        # seconds: a smoke run
 
-(the docs' table: 12 near-field and 6 mixture repeats of the first two commands, 2-4 minutes
-a repeat on one shared core; the 20-repeat run resumes from the same file.)
+(the docs' table: 20 near-field and 6 mixture repeats of the first two commands, 2-4 minutes
+a repeat on one shared core; an interrupted run resumes from the same file.)
 
 BLAS and torch run single-threaded unless the thread variables are set.
 """

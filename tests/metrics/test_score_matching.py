@@ -179,3 +179,76 @@ def test_bad_inputs(theta):
         train_parameter_score(theta, objective="esm")
     with pytest.raises(ValueError, match="prior_scores"):
         train_fisher_score(theta, theta, np.zeros((3, 2)))
+
+
+# --- slow checks of the learned metrics against independent references ---------------------
+
+GMM_W = np.array([0.5, 0.5])
+GMM_MEANS = np.array([[-1.5, 0.0], [1.5, 0.5]])
+GMM_COVS = np.array([[[0.5, 0.2], [0.2, 0.4]], [[0.3, -0.1], [-0.1, 0.6]]])
+
+
+def _gmm_sample(n, rng):
+    k = rng.choice(2, n, p=GMM_W)
+    L = np.linalg.cholesky(GMM_COVS)
+    return GMM_MEANS[k] + np.einsum("nij,nj->ni", L[k], rng.standard_normal((n, 2)))
+
+
+def _gmm_score(x):
+    inv = np.linalg.inv(GMM_COVS)
+    d = x[:, None, :] - GMM_MEANS[None]
+    q = np.einsum("nki,kij,nkj->nk", d, inv, d)
+    logw = np.log(GMM_W) - 0.5 * np.log(np.linalg.det(GMM_COVS)) - 0.5 * q
+    r = np.exp(logw - logw.max(axis=1, keepdims=True))
+    r /= r.sum(axis=1, keepdims=True)
+    return np.einsum("nk,nki->ni", r, -np.einsum("kij,nkj->nki", inv, d))
+
+
+@pytest.mark.slow
+def test_learned_bcrb_of_a_mixture_prior_within_5_percent_of_the_exact_score():
+    # prior-dominated: data information a third of the prior's; reference from the exact
+    # mixture score over 4e5 draws (its own error ~0.2 %); benchmarks/bench_learned_bcrb.py
+    # repeats this over data sets (6 repeats: bias +0.6 % to +1.1 %, coverage 100 %)
+    from beamopt.metrics.fim import score_fim
+
+    s = _gmm_score(_gmm_sample(400_000, np.random.default_rng(123)))
+    Jp = s.T @ s / len(s)
+    A = np.array([[1.0, 0.3], [0.2, 0.6]])
+    Jd = A.T @ A / (3.0 * np.trace(A.T @ A) / np.trace(Jp))
+    exact = np.trace(np.linalg.inv(Jp + Jd))
+    theta = _gmm_sample(4000, np.random.default_rng(7))
+    ens = train_parameter_score(theta, config=replace(DEFAULT_CONFIG, lr=2e-4), n_seeds=5)
+    data = expected_fim(np.repeat(Jd[None], len(theta), axis=0))
+    b = bcrb(bayesian_fim(score_fim(ens, theta), data))
+    assert abs(b.trace - exact) < 0.05 * exact
+    lo, hi = b.interval(0.95)
+    assert lo <= exact <= hi
+    assert b.n_seeds == 5 and b.trace_seed_std > 0
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    raises=AssertionError,
+    strict=True,
+    reason="learned MI is biased low by the conditional score's mean-square error "
+    "(measured 0.90-0.93 of the exact MI; docs, 'Mutual information from one CFG network')",
+)
+def test_mutual_information_from_one_classifier_free_network_within_5_percent():
+    from beamopt.metrics.information import mutual_information
+
+    s2 = 0.5
+    exact = 0.5 * np.log(1 + 1 / s2)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6000, 1))
+    y = x + np.sqrt(s2) * rng.standard_normal((6000, 1))
+    cfg = replace(DEFAULT_CONFIG, n_iterations=1500, width=32, batch_size=512)
+    ens = train_parameter_score(
+        x, conditions=y, objective="dsm", classifier_free=True, config=cfg, n_seeds=5
+    )
+    xe = rng.standard_normal((20000, 1))
+    ye = xe + np.sqrt(s2) * rng.standard_normal((20000, 1))
+    est = mutual_information(
+        xe, ye, lambda a, s: ens.smoothed_score(a, s), ens.smoothed_score, n_levels=2, seed=1
+    )
+    assert est.n_seeds == 5
+    assert abs(est.value - exact) < 0.05 * exact

@@ -20,7 +20,7 @@ snapshot (data FIM of the isotropic covariance), 60 000 training and 6 000 held-
 (the prior FIM evaluated on the held-out draws); the default uses 4 000 samples,
 cross-fitted, and the beam on the dominant singular vector.
 
-    python examples/scoring_isac.py --out out/            # CPU, tens of minutes (5 seeds)
+    python examples/scoring_isac.py --out out/            # CPU, about 15 minutes (5 seeds)
     python examples/scoring_isac.py --paper --out out/    # the paper's sizes (hours on CPU)
     python examples/scoring_isac.py --quick               # seconds (tests)
 """

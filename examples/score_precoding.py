@@ -91,8 +91,8 @@ FULL = {
 QUICK = {
     "train": 200,
     "test": 10,
-    "sl_iters": 6,
-    "dm_iters": 6,
+    "sl_iters": 24,
+    "dm_iters": 24,
     "e2e_iters": 4,
     "mlp_iters": 4,
     "steps": 3,
@@ -124,7 +124,7 @@ def backbone_config(iters):
         n_iterations=iters,
         batch_size=64,
         lr=2e-3,
-        warmup=100,
+        warmup=min(100, max(iters // 10, 1)),  # a smoke run's few steps must not all warm up
         lr_schedule="cosine",
         lr_final=0.05,
         eval_every=max(iters // 15, 1),

@@ -236,9 +236,7 @@ def cme_precoder(H_mean, n_streams: int) -> PrecoderResult:
             if rank == 0
             else ""
         )
-        raise ValueError(
-            f"n_streams must be <= the rank of H_mean ({rank}); got {n_streams}{hint}"
-        )
+        raise ValueError(f"n_streams must be <= the rank of H_mean ({rank}); got {n_streams}{hint}")
     F = np.ascontiguousarray(np.swapaxes(Vh[..., :n_streams, :], -1, -2).conj())
     objective = np.mean(np.sum(s[..., :n_streams] ** 2, axis=-1))
     return _result(F, objective, "svd", start, singular_values=s)

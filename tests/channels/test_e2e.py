@@ -7,8 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from beamopt.channels import E2EPrecoder, train_e2e_precoder
-from beamopt.channels.e2e import dominant_eigenvectors
+from beamopt.channels import E2EPrecoder, train_e2e_precoder  # noqa: E402
+from beamopt.channels.e2e import dominant_eigenvectors  # noqa: E402
 
 
 def _crandn(rng, *shape):

@@ -20,12 +20,15 @@ from __future__ import annotations
 import io
 import json
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .._io import progress_bar, write_atomic
+from .._io import write_atomic
+from .._parallel import check_executor, run_tasks
+from .._repr import summary_repr
 from .._validation import check_int
 from .config import ChannelConfig
 from .generate import generate_channels
@@ -58,6 +61,8 @@ class ChannelDataset:
     target: np.ndarray
     observations: np.ndarray
     snr_db: np.ndarray
+
+    __repr__ = summary_repr
 
     def __len__(self) -> int:
         return self.target.shape[0]
@@ -159,6 +164,20 @@ def _observe(config: ChannelConfig, history: np.ndarray, snr_db: np.ndarray, rng
     return (clean + std * noise).astype(np.complex64)
 
 
+#: sionna draws from a process-global seed: batches on threads of one process take turns
+_SIONNA_LOCK = threading.Lock()
+
+
+def _batch(config: ChannelConfig, n: int, seed: int, b: int):
+    """History, target, observations and UL SNRs of batch `b` (module level for process pools)."""
+    # the first two children are those of spawn(2): adding the SNR stream kept the draws
+    channel_seed, noise_seed, snr_seed = np.random.SeedSequence([seed, b]).spawn(3)
+    with _SIONNA_LOCK:
+        h, t = generate_channels(config, n, seed=int(channel_seed.generate_state(1, np.uint32)[0]))
+    snr = _snrs(config, n, np.random.default_rng(snr_seed))
+    return h, t, _observe(config, h, snr, np.random.default_rng(noise_seed)), snr
+
+
 def build_dataset(
     config: ChannelConfig,
     n_samples: int,
@@ -166,7 +185,8 @@ def build_dataset(
     seed: int = 0,
     batch_size: int = 256,
     cache=None,
-    progress: bool = True,
+    executor=None,
+    progress: bool = False,
 ) -> ChannelDataset:
     r"""Generate (or load from `cache`) a seeded channel data set.
 
@@ -183,8 +203,13 @@ def build_dataset(
     cache : path, optional
         `.npz` file: loaded if it exists (and generated with this config, size and seed,
         else ValueError), else written atomically after generation.
+    executor : concurrent.futures.Executor, optional
+        Generates the batches in parallel: a process pool or dask.distributed's
+        `Client.get_executor()` (sionna's generator is seeded globally, so batches on
+        threads of one process take turns); None generates them here. Batch $b$ is seeded
+        by `[seed, b]` wherever it runs, so the set is the same for every executor.
     progress : bool
-        Progress bar over the batches (on stderr).
+        Progress bar over the batches (on stderr; off by default).
 
     Returns
     -------
@@ -199,19 +224,12 @@ def build_dataset(
         return ChannelDataset.load(
             cache, config=config, n_samples=n_samples, seed=seed, batch_size=batch_size
         )
-    starts = range(0, n_samples, batch_size)
-    hist, targ, obs, snrs = [], [], [], []
-    bar = progress_bar(starts, bool(progress) and sys.stderr is not None, "channels", len(starts))
-    for b, start in enumerate(bar):
-        n = min(batch_size, n_samples - start)
-        ss = np.random.SeedSequence([seed, b])
-        channel_seed, noise_seed, snr_seed = ss.spawn(3)
-        h, t = generate_channels(config, n, seed=int(channel_seed.generate_state(1, np.uint32)[0]))
-        snr = _snrs(config, n, np.random.default_rng(snr_seed))
-        hist.append(h)
-        targ.append(t)
-        snrs.append(snr)
-        obs.append(_observe(config, h, snr, np.random.default_rng(noise_seed)))
+    check_executor(executor)
+    tasks = [(config, min(batch_size, n_samples - start), seed, b)
+             for b, start in enumerate(range(0, n_samples, batch_size))]  # fmt: skip
+    show = bool(progress) and sys.stderr is not None
+    hist, targ, obs, snrs = zip(*run_tasks(_batch, tasks, executor=executor, progress=show,
+                                           desc="channels"))  # fmt: skip
     data = ChannelDataset(
         config,
         seed,

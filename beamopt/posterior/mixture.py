@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import logsumexp, softmax
 
+from .._repr import summary_repr
 from .._validation import as_array, as_generator, check_int, readonly
 from .gaussian import GaussianPosterior, standard_complex_normal
 from .observation import LinearObservation
@@ -72,6 +73,8 @@ class GaussianMixturePosterior:
     covariances: np.ndarray
     observation: LinearObservation
     components: tuple[GaussianPosterior, ...] = field(init=False, repr=False)
+
+    __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

@@ -26,6 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .._repr import summary_repr
 from .._validation import as_array, check_int
 
 __all__ = ["PosteriorSampler", "as_sampler", "as_samples", "CallableSampler", "CheckedSampler"]
@@ -113,6 +114,8 @@ class CallableSampler:
 
     function: Callable[..., Any]
 
+    __repr__ = summary_repr
+
     def sample(self, observation, n_samples: int, *, seed=None):
         """Call the wrapped function."""
         return self.function(observation, n_samples, seed=seed)
@@ -132,6 +135,8 @@ class CheckedSampler:
 
     sampler: PosteriorSampler
     channel_shape: tuple[int, ...] | None = None
+
+    __repr__ = summary_repr
 
     def sample(self, observation, n_samples: int, *, seed=None) -> np.ndarray:
         """Draw, convert to complex128 numpy and check shape and finiteness.

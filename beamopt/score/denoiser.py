@@ -44,6 +44,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from .._repr import summary_repr
 from .._validation import as_array, check_int, check_positive, readonly
 from ..posterior import GaussianMixturePosterior, GaussianPosterior, LinearObservation
 
@@ -163,6 +164,8 @@ class GaussianMixtureDenoiser:
     posterior: GaussianMixturePosterior = field(init=False, repr=False)
     _prior: tuple = field(init=False, repr=False)
     _cond: tuple = field(init=False, repr=False)
+
+    __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -297,6 +300,8 @@ class GaussianDenoiser:
     observation: LinearObservation | None = None
     scale: float = 1.0
     mixture: GaussianMixtureDenoiser = field(init=False, repr=False)
+
+    __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         C = as_array(self.prior_cov, "prior_cov", dtype=complex, ndim=2)

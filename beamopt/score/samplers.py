@@ -69,6 +69,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._repr import summary_repr
 from .._validation import as_array, check_choice, check_int, check_nonnegative
 from ..posterior import LinearObservation
 from .denoiser import check_denoiser
@@ -287,6 +288,8 @@ class DiffusionPrior(_Sampler):
     batch_size: int = 4096
     device: Any = None
 
+    __repr__ = summary_repr
+
     def __post_init__(self) -> None:
         check_denoiser(self.model)
         self._validate_common()
@@ -362,6 +365,8 @@ class ConditionalSampler(_Sampler):
     method: str = "ddpm"
     batch_size: int = 4096
     device: Any = None
+
+    __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         check_denoiser(self.model, conditional=True)
@@ -480,6 +485,8 @@ class DiffusionPosterior(_Sampler):
     sigma_guidance: float = math.inf
     batch_size: int = 4096
     device: Any = None
+
+    __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         check_denoiser(self.model)

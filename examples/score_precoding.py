@@ -184,7 +184,7 @@ class NoiseAwareLMMSE:
 
     def __init__(self, train, config):
         mask = config.srs_mask()
-        n = len(train)
+        n = train.target.shape[0]
         y = train.history[:, mask].reshape(n, -1).astype(np.complex128)
         h = train.target.reshape(n, -1).astype(np.complex128)
         self.mu_h, self.mu_y = h.mean(axis=0), y.mean(axis=0)

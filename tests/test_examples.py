@@ -91,12 +91,30 @@ def test_study_noise_aware_lmmse_matches_the_sample_covariance_lmmse_and_its_gra
     )
     aware = study.NoiseAwareLMMSE(train, cfg)
     ref = beamopt.fit_lmmse(train.target, Y)
-    test_y = Y[:50]
-    nv = np.full(50, noise_var)
-    np.testing.assert_allclose(aware.estimate(test_y, nv), ref.estimate(test_y), atol=0.03)
-    np.testing.assert_allclose(aware.error_trace(nv)[0], np.trace(ref.error_cov).real, rtol=0.02)
+    # the exact LMMSE of the true joint covariance R = root root^H (zero mean)
+    R = root @ root.conj().T
+    idx = np.arange(n_hist).reshape(cfg.history_shape)[cfg.srs_mask()].reshape(-1)
+    c_hy = R[n_hist:][:, idx]
+    c_yy = R[idx][:, idx] + noise_var * np.eye(idx.size)
+    W = c_hy @ np.linalg.inv(c_yy)
+    exact_err = np.trace(R[n_hist:, n_hist:] - W @ c_hy.conj().T).real
+    m = 200
+    test_y, test_h = Y[-m:].reshape(m, -1), train.target[-m:].reshape(m, -1)
+    exact = test_y @ W.T
+    nv = np.full(m, noise_var)
+    for est in (aware.estimate(Y[-m:], nv), ref.estimate(Y[-m:])):
+        # both sample-covariance estimators sit within a few % of the exact one's error
+        gap = np.mean(np.sum(np.abs(est.reshape(m, -1) - exact) ** 2, axis=1))
+        assert gap < 0.03 * exact_err, (gap, exact_err)
+    assert (
+        np.mean(np.sum(np.abs(exact - test_h) ** 2, axis=1))
+        < 0.9 * np.trace(R[n_hist:, n_hist:]).real
+    )
+    np.testing.assert_allclose(aware.error_trace(nv[:1])[0], exact_err, rtol=0.03)
+    np.testing.assert_allclose(np.trace(ref.error_cov).real, exact_err, rtol=0.03)
+    test_y, nv = Y[:1], nv[:1]
     # exact expected Gramian of the Gaussian posterior against Monte Carlo draws of fit_lmmse
-    G = aware.expected_gramians(test_y[:1], nv[:1])[0]
+    G = aware.expected_gramians(test_y, nv)[0]
     draws = ref.sample(test_y[0], 20000, seed=1)
     np.testing.assert_allclose(G, beamopt.expected_gramian(draws), atol=0.05 * np.abs(G).max())
 

@@ -348,7 +348,10 @@ def e2e_model(train, path: Path, *, sl=None, seed=0, **kwargs):
         **kwargs,
         "seed": seed,
         "obs_shape": list(train.observations.shape),
-        "sl_history": None if sl is None else sl.history.to_dict(),
+        # the SL record without its wall time (a resumed run adds to it; the weights are equal)
+        "sl_history": None
+        if sl is None
+        else {k: v for k, v in sl.history.to_dict().items() if k != "elapsed_s"},
     }
     meta = json.loads(json.dumps(meta))
     backbone = None if sl is None else copy.deepcopy(sl)

@@ -36,9 +36,11 @@ install: $(VENV)/.installed
 demo: install-core
 	$(VENV)/bin/beamopt boundary --out $(OUT)
 
-# the score-based precoding study on aged 3GPP channels (about 10 minutes on 2 cores; resumable)
+# the score-based precoding study on aged 3GPP channels: the two mobility regimes in two
+# single-threaded processes (under 20 minutes on 2 cores; resumable from $(OUT)/study/cache)
 study: install
-	$(PY) examples/score_precoding.py --out $(OUT)/study
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+		$(PY) examples/score_precoding.py --out $(OUT)/study --jobs 2
 
 lint: install
 	$(PY) -m ruff check beamopt tests examples benchmarks tools

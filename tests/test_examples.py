@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import runpy
 import sys
 
@@ -19,12 +20,19 @@ EXAMPLES = {
     "examples/learned_posterior.py": ["learned_posterior.csv", "learned_posterior.png"],
     "examples/score_precoding.py": [
         "score_precoding_table2.csv",
+        "score_precoding_calibration.csv",
         "score_precoding_se.csv",
         "score_precoding_se.png",
+        "score_precoding_claims.csv",
+        "score_precoding_done.csv",
+        "score_precoding_seeds.csv",
         "score_precoding_cfg.csv",
         "score_precoding_cfg.png",
         "score_precoding_trajectory.csv",
         "score_precoding_trajectory.png",
+        "score_precoding_training.png",
+        "score_precoding_timings.csv",
+        "score_precoding_summary.md",
     ],
     "examples/scoring_isac.py": [
         "scoring_isac.png",
@@ -42,3 +50,85 @@ def test_example_runs(path, tmp_path, monkeypatch):
     runpy.run_path(path, run_name="__main__")
     for name in EXAMPLES[path]:
         assert (tmp_path / name).stat().st_size > 0
+
+
+def _study():
+    spec = importlib.util.spec_from_file_location("score_precoding", "examples/score_precoding.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_study_noise_aware_lmmse_matches_the_sample_covariance_lmmse_and_its_gramian():
+    """The study's noise-aware LMMSE against `fit_lmmse` on pairs observed at one known SNR."""
+    pytest.importorskip("torch")
+    import types
+
+    import numpy as np
+
+    import beamopt
+    from beamopt.channels import ChannelConfig
+
+    study = _study()
+    cfg = ChannelConfig(n_subcarriers=4, band_size=2, comb_spacing=1, bs_cols=1, n_srs=2)
+    rng = np.random.default_rng(0)
+    n_hist, n_h = int(np.prod(cfg.history_shape)), int(np.prod(cfg.channel_shape))
+    root = (
+        rng.standard_normal((n_hist + n_h,) * 2) + 1j * rng.standard_normal((n_hist + n_h,) * 2)
+    ) / 6
+    n = 40000
+    z = (
+        rng.standard_normal((n, n_hist + n_h)) + 1j * rng.standard_normal((n, n_hist + n_h))
+    ) / np.sqrt(2)
+    x = z @ root.T
+    train = types.SimpleNamespace(
+        history=x[:, :n_hist].reshape(n, *cfg.history_shape),
+        target=x[:, n_hist:].reshape(n, *cfg.channel_shape),
+    )
+    noise_var = 0.3
+    clean = train.history[:, cfg.srs_mask()].reshape(n, *cfg.obs_shape)
+    Y = clean + np.sqrt(noise_var / 2) * (
+        rng.standard_normal(clean.shape) + 1j * rng.standard_normal(clean.shape)
+    )
+    aware = study.NoiseAwareLMMSE(train, cfg)
+    ref = beamopt.fit_lmmse(train.target, Y)
+    # the exact LMMSE of the true joint covariance R = root root^H (zero mean)
+    R = root @ root.conj().T
+    idx = np.arange(n_hist).reshape(cfg.history_shape)[cfg.srs_mask()].reshape(-1)
+    c_hy = R[n_hist:][:, idx]
+    c_yy = R[idx][:, idx] + noise_var * np.eye(idx.size)
+    W = c_hy @ np.linalg.inv(c_yy)
+    exact_err = np.trace(R[n_hist:, n_hist:] - W @ c_hy.conj().T).real
+    m = 200
+    test_y, test_h = Y[-m:].reshape(m, -1), train.target[-m:].reshape(m, -1)
+    exact = test_y @ W.T
+    nv = np.full(m, noise_var)
+    for est in (aware.estimate(Y[-m:], nv), ref.estimate(Y[-m:])):
+        # both sample-covariance estimators sit within a few % of the exact one's error
+        gap = np.mean(np.sum(np.abs(est.reshape(m, -1) - exact) ** 2, axis=1))
+        assert gap < 0.03 * exact_err, (gap, exact_err)
+    assert (
+        np.mean(np.sum(np.abs(exact - test_h) ** 2, axis=1))
+        < 0.9 * np.trace(R[n_hist:, n_hist:]).real
+    )
+    np.testing.assert_allclose(aware.error_trace(nv[:1])[0], exact_err, rtol=0.03)
+    np.testing.assert_allclose(np.trace(ref.error_cov).real, exact_err, rtol=0.03)
+    test_y, nv = Y[:1], nv[:1]
+    # exact expected Gramian of the Gaussian posterior against Monte Carlo draws of fit_lmmse
+    G = aware.expected_gramians(test_y, nv)[0]
+    draws = ref.sample(test_y[0], 20000, seed=1)
+    np.testing.assert_allclose(G, beamopt.expected_gramian(draws), atol=0.05 * np.abs(G).max())
+
+
+def test_study_resumes_from_its_cache(tmp_path, monkeypatch):
+    pytest.importorskip("sionna.phy")
+    path = "examples/score_precoding.py"
+    out = tmp_path / "study"
+    monkeypatch.setattr(sys, "argv", [path, "--quick", "--out", str(out), "--regimes", "high"])
+    runpy.run_path(path, run_name="__main__")
+    first = (out / "score_precoding_table2.csv").read_text()
+    runpy.run_path(path, run_name="__main__")
+    assert (out / "score_precoding_table2.csv").read_text() == first
+    timings = (out / "score_precoding_timings.csv").read_text().splitlines()
+    stages = [line for line in timings if "/" in line.split(",")[1] or "lmmse" in line]
+    assert stages and all(line.endswith("True") for line in stages)

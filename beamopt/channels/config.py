@@ -4,9 +4,12 @@ Time instants: SRS $k = 0, \dots, K-1$ at $t_k = k\,T_{\mathrm{SRS}}$, and the p
 instant $t_\star = t_{K-1} + \Delta$ after the last one. The user moves at `speed_kmh`, so
 the channel ages by the Doppler phase drift of every path between the instants.
 
-The UL SNR sets the observation noise: channels are normalised to unit mean power per entry
-(per sample, over the history and the target), so
-$\sigma^2 = 10^{-\mathrm{snr\_db}/10}$.
+The UL SNR sets the observation noise, $\sigma^2 = 10^{-\mathrm{snr\_db}/10}$, relative to the
+channel power: by default (`normalization="history"`) each sample is scaled to unit mean power
+per entry over its SRS history alone, so the pilots arrive at the stated SNR and the target
+keeps its own (aged) power; the target's power never enters the scaling, so the observations
+carry no information about it that the channel does not. `snr_db` may be a range `(lo, hi)`:
+each sample then draws its UL SNR uniformly in dB (the paper trains over $[-10, 10]$ dB).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from .._validation import check_choice, check_int, check_nonnegative, check_posi
 from ..posterior import LinearObservation, hopping_mask
 
 __all__ = ["ChannelConfig"]
+
+NORMALIZATIONS = ("history", "none")
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,15 @@ class ChannelConfig:
         Subcarriers per SRS hop, `1 <= band_size <= n_subcarriers`.
     comb_spacing : int
         SRS comb spacing inside a hop (1 = every subcarrier).
-    snr_db : float
-        UL pilot SNR in dB (sets the noise variance per observation).
+    snr_db : float or (float, float)
+        UL pilot SNR in dB (sets the noise variance per observation), or a range `(lo, hi)`,
+        `lo <= hi`, from which each sample draws its SNR uniformly in dB.
+    normalization : {"history", "none"}
+        Per-sample scaling. "history" (default): divide the history and the target by the
+        RMS of the history, $\sqrt{\overline{|H_{\mathrm{hist}}|^2}}$ (SRS power control:
+        the pilots arrive at `snr_db`). "none": keep sionna's gains (path loss and
+        shadowing are off, so this is the large-scale gain of 1 times the antenna patterns;
+        mean power per entry about 1.9 for the default UMa panel). Never the target's power.
     """
 
     scenario: str = "uma"
@@ -79,7 +91,8 @@ class ChannelConfig:
     prediction_delay: float = 0.02
     band_size: int = 12
     comb_spacing: int = 2
-    snr_db: float = 10.0
+    snr_db: float | tuple[float, float] = 10.0
+    normalization: str = "history"
 
     def __post_init__(self) -> None:
         check_choice(self.scenario, "scenario", ("uma", "cdl"))
@@ -95,7 +108,17 @@ class ChannelConfig:
         p = check_nonnegative(self.indoor_probability, "indoor_probability")
         if p > 1.0:
             raise ValueError(f"indoor_probability must lie in [0, 1]; got {p}")
-        check_real(self.snr_db, "snr_db", "dB")
+        check_choice(self.normalization, "normalization", NORMALIZATIONS)
+        if isinstance(self.snr_db, tuple | list):
+            if len(self.snr_db) != 2:
+                raise ValueError(f"snr_db must be a number or a (lo, hi) range in dB; got "
+                                 f"{self.snr_db!r}")  # fmt: skip
+            lo, hi = (check_real(v, "snr_db", "dB") for v in self.snr_db)
+            if lo > hi:
+                raise ValueError(f"snr_db range must have lo <= hi; got {self.snr_db!r}")
+            object.__setattr__(self, "snr_db", (lo, hi))
+        else:
+            object.__setattr__(self, "snr_db", check_real(self.snr_db, "snr_db", "dB"))
         if self.band_size > self.n_subcarriers:
             raise ValueError(
                 f"band_size must be <= n_subcarriers={self.n_subcarriers}; got {self.band_size}"
@@ -128,9 +151,34 @@ class ChannelConfig:
         return (self.n_srs, *self.channel_shape)
 
     @property
+    def snr_range_db(self) -> tuple[float, float]:
+        """`(lo, hi)` of the UL SNR in dB (equal ends for a fixed SNR)."""
+        if isinstance(self.snr_db, tuple):
+            return self.snr_db
+        return (self.snr_db, self.snr_db)
+
+    @property
+    def fixed_snr(self) -> bool:
+        """Whether every sample has the same UL SNR."""
+        lo, hi = self.snr_range_db
+        return lo == hi
+
+    @property
     def noise_var(self) -> float:
-        r"""Noise variance $\sigma^2 = 10^{-\mathrm{snr\_db}/10}$ (unit-power channels)."""
-        return 10.0 ** (-self.snr_db / 10.0)
+        r"""Noise variance $\sigma^2 = 10^{-\mathrm{snr\_db}/10}$ of a fixed UL SNR.
+
+        Raises
+        ------
+        ValueError
+            If `snr_db` is a range (the noise variance is per sample: see
+            [`ChannelDataset.noise_var`][beamopt.channels.dataset.ChannelDataset.noise_var]).
+        """
+        if not self.fixed_snr:
+            raise ValueError(
+                f"snr_db is the range {self.snr_db}: the noise variance is per sample "
+                "(ChannelDataset.noise_var); pass snr_db= to observation()"
+            )
+        return 10.0 ** (-self.snr_range_db[0] / 10.0)
 
     @property
     def speed(self) -> float:
@@ -153,14 +201,19 @@ class ChannelConfig:
         """Shape of one observation history, `(n_pilot_slots, n_rx * n_tx)` (one token per slot)."""
         return (self.n_pilot_slots, self.n_rx * self.n_tx)
 
-    def observation(self) -> LinearObservation:
+    def observation(self, snr_db: float | None = None) -> LinearObservation:
         r"""The pilot model $y = A\,\operatorname{vec}(H_{\mathrm{hist}}) + n$ of eq. (22)-(23).
 
         A selection of the sounded `(n_rx, n_tx)` blocks of the history (pilot matrix $P = I$),
         ordered like `H_hist[mask]`; reshape to
-        [`obs_shape`][beamopt.channels.config.ChannelConfig.obs_shape].
+        [`obs_shape`][beamopt.channels.config.ChannelConfig.obs_shape]. `snr_db` overrides the
+        config's SNR (required when that is a range).
         """
-        return LinearObservation.from_mask(self.srs_mask(), self.history_shape, self.noise_var)
+        if snr_db is None:
+            noise_var = self.noise_var
+        else:
+            noise_var = 10.0 ** (-check_real(snr_db, "snr_db", "dB") / 10.0)
+        return LinearObservation.from_mask(self.srs_mask(), self.history_shape, noise_var)
 
     def times(self) -> np.ndarray:
         r"""The instants $t_0, \dots, t_{K-1}, t_\star$ in seconds, shape `(n_srs + 1,)`."""
@@ -182,5 +235,8 @@ class ChannelConfig:
         return step * 1e-6, idx
 
     def to_dict(self) -> dict:
-        """Plain dict of the fields (stored beside cached data)."""
-        return asdict(self)
+        """Plain dict of the fields (stored beside cached data as JSON; a range is a list)."""
+        out = asdict(self)
+        if isinstance(out["snr_db"], tuple):
+            out["snr_db"] = list(out["snr_db"])
+        return out

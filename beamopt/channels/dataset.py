@@ -6,11 +6,12 @@ Distortion Perspective on Score-Based Generative Channel Estimation*)
 
 $$
 y^{(i)} = A\,\operatorname{vec}(H_{\mathrm{hist}}^{(i)}) + n^{(i)}, \qquad
-n^{(i)} \sim \mathcal{CN}(0, \sigma^2 I),
+n^{(i)} \sim \mathcal{CN}(0, \sigma_i^2 I), \qquad \sigma_i^2 = 10^{-\mathrm{SNR}_i/10},
 $$
 
-reshaped to one token per sounded (instant, subcarrier) slot. Batch $b$ is drawn with the
-seed `[seed, b]` (sionna for the channels, numpy for the noise), so a set is reproducible and
+reshaped to one token per sounded (instant, subcarrier) slot; $\mathrm{SNR}_i$ is the config's
+UL SNR, or a uniform draw in dB from its range. Batch $b$ is drawn with the seed `[seed, b]`
+(sionna for the channels, numpy for the noise and the SNRs), so a set is reproducible and
 independent of how it is cached.
 """
 
@@ -34,7 +35,7 @@ from .generate import generate_channels
 
 __all__ = ["ChannelDataset", "build_dataset", "srs_baseline"]
 
-_FORMAT = 1
+_FORMAT = 2  # 2: history-only normalisation, per-sample UL SNR
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +50,8 @@ class ChannelDataset:
     history : ndarray, complex64, shape (n, n_srs, n_subcarriers, n_rx, n_tx)
     target : ndarray, complex64, shape (n, n_subcarriers, n_rx, n_tx)
     observations : ndarray, complex64, shape (n, n_pilot_slots, n_rx * n_tx)
+    snr_db : ndarray, float64, shape (n,)
+        UL SNR of each sample's observations, dB.
     """
 
     config: ChannelConfig
@@ -57,11 +60,29 @@ class ChannelDataset:
     history: np.ndarray
     target: np.ndarray
     observations: np.ndarray
+    snr_db: np.ndarray
 
     __repr__ = summary_repr
 
     def __len__(self) -> int:
         return self.target.shape[0]
+
+    @property
+    def noise_var(self) -> np.ndarray:
+        r"""Per-sample noise variance $\sigma_i^2 = 10^{-\mathrm{SNR}_i/10}$, shape (n,)."""
+        return 10.0 ** (-self.snr_db / 10.0)
+
+    def subset(self, index) -> ChannelDataset:
+        """The samples `index` (an integer array, a slice or a boolean mask) as a data set."""
+        return ChannelDataset(
+            self.config,
+            self.seed,
+            self.batch_size,
+            self.history[index],
+            self.target[index],
+            self.observations[index],
+            self.snr_db[index],
+        )
 
     def meta(self) -> dict:
         """What generated the data: format, config, size and seed (stored beside the arrays)."""
@@ -81,6 +102,7 @@ class ChannelDataset:
             history=self.history,
             target=self.target,
             observations=self.observations,
+            snr_db=self.snr_db,
             meta=np.array(json.dumps(self.meta(), sort_keys=True)),
         )
         return write_atomic(path, buf.getvalue())
@@ -116,16 +138,30 @@ class ChannelDataset:
                     f"{', '.join(diff)}); delete it or pass another cache path"
                 )
             return cls(
-                config, seed, batch_size, data["history"], data["target"], data["observations"]
+                config,
+                seed,
+                batch_size,
+                data["history"],
+                data["target"],
+                data["observations"],
+                data["snr_db"],
             )
 
 
-def _observe(config: ChannelConfig, history: np.ndarray, rng) -> np.ndarray:
+def _snrs(config: ChannelConfig, n: int, rng) -> np.ndarray:
+    lo, hi = config.snr_range_db
+    if lo == hi:
+        return np.full(n, lo)
+    return rng.uniform(lo, hi, size=n)
+
+
+def _observe(config: ChannelConfig, history: np.ndarray, snr_db: np.ndarray, rng) -> np.ndarray:
     mask = config.srs_mask()
     clean = history[:, mask]  # (B, n_slots, n_rx, n_tx), ordered like A vec(H)
     clean = clean.reshape(clean.shape[0], *config.obs_shape)
     noise = rng.standard_normal(clean.shape) + 1j * rng.standard_normal(clean.shape)
-    return (clean + np.sqrt(config.noise_var / 2.0) * noise).astype(np.complex64)
+    std = np.sqrt(10.0 ** (-snr_db / 10.0) / 2.0).reshape(-1, 1, 1)
+    return (clean + std * noise).astype(np.complex64)
 
 
 #: sionna draws from a process-global seed: batches on threads of one process take turns
@@ -133,11 +169,13 @@ _SIONNA_LOCK = threading.Lock()
 
 
 def _batch(config: ChannelConfig, n: int, seed: int, b: int):
-    """History, target and observations of batch `b` (module level for process pools)."""
-    channel_seed, noise_seed = np.random.SeedSequence([seed, b]).spawn(2)
+    """History, target, observations and UL SNRs of batch `b` (module level for process pools)."""
+    # the first two children are those of spawn(2): adding the SNR stream kept the draws
+    channel_seed, noise_seed, snr_seed = np.random.SeedSequence([seed, b]).spawn(3)
     with _SIONNA_LOCK:
         h, t = generate_channels(config, n, seed=int(channel_seed.generate_state(1, np.uint32)[0]))
-    return h, t, _observe(config, h, np.random.default_rng(noise_seed))
+    snr = _snrs(config, n, np.random.default_rng(snr_seed))
+    return h, t, _observe(config, h, snr, np.random.default_rng(noise_seed)), snr
 
 
 def build_dataset(
@@ -190,10 +228,16 @@ def build_dataset(
     tasks = [(config, min(batch_size, n_samples - start), seed, b)
              for b, start in enumerate(range(0, n_samples, batch_size))]  # fmt: skip
     show = bool(progress) and sys.stderr is not None
-    hist, targ, obs = zip(*run_tasks(_batch, tasks, executor=executor, progress=show,
-                                     desc="channels"))  # fmt: skip
+    hist, targ, obs, snrs = zip(*run_tasks(_batch, tasks, executor=executor, progress=show,
+                                           desc="channels"))  # fmt: skip
     data = ChannelDataset(
-        config, seed, batch_size, np.concatenate(hist), np.concatenate(targ), np.concatenate(obs)
+        config,
+        seed,
+        batch_size,
+        np.concatenate(hist),
+        np.concatenate(targ),
+        np.concatenate(obs),
+        np.concatenate(snrs),
     )
     if cache is not None:
         data.save(cache)

@@ -10,9 +10,20 @@ $$
 H(t, f_n) = \sum_m a_m(t)\, e^{-j 2\pi f_n \tau_m},
 $$
 
-kept at the SRS instants (the history) and at the prediction instant (the target). Each sample
-is scaled to unit mean power per entry over its history and target, so path loss and shadowing
-do not enter and the UL SNR alone sets the noise.
+kept at the SRS instants (the history) and at the prediction instant (the target). Path loss
+and shadowing are off; with `normalization="history"` (the default) each sample is then scaled
+to unit mean power per entry over its history,
+
+$$
+H \leftarrow H / \sqrt{p_{\mathrm{hist}}}, \qquad
+p_{\mathrm{hist}} = \frac{1}{K N_{sc} n_{rx} n_{tx}} \sum_{k, n, r, t} |H(t_k, f_n)_{rt}|^2,
+$$
+
+so the UL SNR sets the pilot noise and the target keeps its own, aged power
+($E|H(t_\star)|^2 \approx 1$, but it varies from drop to drop). The target's power is never
+part of the scaling: a scale over history *and* target together would fix
+$K p_{\mathrm{hist}} + p_\star = K + 1$ in every sample, so the observed pilot power would
+tell the target's power (an information leak a nonlinear estimator can exploit).
 """
 
 from __future__ import annotations
@@ -131,7 +142,8 @@ def generate_channels(config: ChannelConfig, n_samples: int, *, seed: int = 0):
     Returns
     -------
     history : ndarray, complex64, shape (n_samples, n_srs, n_subcarriers, n_rx, n_tx)
-        $H(t_k)$ at the SRS instants.
+        $H(t_k)$ at the SRS instants (unit mean power per entry and sample with
+        `normalization="history"`).
     target : ndarray, complex64, shape (n_samples, n_subcarriers, n_rx, n_tx)
         $H(t_\star)$ at the prediction instant.
     """
@@ -151,7 +163,9 @@ def generate_channels(config: ChannelConfig, n_samples: int, *, seed: int = 0):
         )
         h = cir_to_ofdm_channel(freqs, a, tau)  # (B, 1, n_rx, 1, n_tx, n_time, n_sc)
     h = h[:, 0, :, 0].permute(0, 3, 4, 1, 2).numpy()  # (B, n_time, n_sc, n_rx, n_tx)
-    h = h[:, idx]
-    power = np.mean(np.abs(h) ** 2, axis=(1, 2, 3, 4), keepdims=True)
-    h = (h / np.sqrt(np.maximum(power, np.finfo(np.float32).tiny))).astype(np.complex64)
+    h = h[:, idx].astype(np.complex128)
+    if config.normalization == "history":
+        power = np.mean(np.abs(h[:, :-1]) ** 2, axis=(1, 2, 3, 4), keepdims=True)
+        h = h / np.sqrt(np.maximum(power, np.finfo(np.float32).tiny))
+    h = h.astype(np.complex64)
     return np.ascontiguousarray(h[:, :-1]), np.ascontiguousarray(h[:, -1])

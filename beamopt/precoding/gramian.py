@@ -231,7 +231,12 @@ def cme_precoder(H_mean, n_streams: int) -> PrecoderResult:
     tol = np.sqrt(RANK_RTOL) * np.maximum(s[..., :1], np.finfo(float).tiny)
     rank = int(np.min(np.sum(s > tol, axis=-1)))
     if n_streams > rank:
-        raise ValueError(f"n_streams must be <= the rank of H_mean ({rank}); got {n_streams}")
+        hint = (
+            " (H_mean is zero on some subcarrier: an untrained or degenerate estimator's output?)"
+            if rank == 0
+            else ""
+        )
+        raise ValueError(f"n_streams must be <= the rank of H_mean ({rank}); got {n_streams}{hint}")
     F = np.ascontiguousarray(np.swapaxes(Vh[..., :n_streams, :], -1, -2).conj())
     objective = np.mean(np.sum(s[..., :n_streams] ** 2, axis=-1))
     return _result(F, objective, "svd", start, singular_values=s)

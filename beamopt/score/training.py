@@ -443,7 +443,20 @@ def train_score_model(
 
 
 def warn_if_still_improving(history: TrainingHistory, who: str, n_iterations: int) -> None:
-    """UserWarning when the held-out loss was still falling at the end of training."""
+    """UserWarning when the held-out loss was still falling at the end of training, or when
+    it never fell below the untrained model's (the returned weights are then the untrained
+    ones: a zero-initialised output layer makes them predict zero)."""
+    if history.has_validation and history.n_iterations > 0 and history.best_iteration == 0:
+        warnings.warn(
+            f"{who}: the held-out loss never fell below the untrained model's "
+            f"({history.initial_validation_loss:.4g}) in {history.n_iterations} iterations, so "
+            "the returned model is the untrained one (its output head is zero-initialised). "
+            f"Train longer (n_iterations={n_iterations}), with a shorter warm-up or a larger "
+            "learning rate",
+            TrainingWarning,
+            stacklevel=3,
+        )
+        return
     if history.still_improving():
         val = history.validation_loss
         late = history.iterations > 0.75 * history.iterations[-1]

@@ -77,10 +77,52 @@ def test_channel_aged_by_zero_time_equals_the_original():
     assert np.mean(np.abs(t - h[:, -1]) ** 2) > 0.1
 
 
-def test_channels_are_unit_power_and_cdl_differs_from_uma():
-    h, t = generate_channels(tiny(), 6, seed=0)
-    full = np.concatenate([h, t[:, None]], axis=1)
-    np.testing.assert_allclose(np.mean(np.abs(full) ** 2, axis=(1, 2, 3, 4)), 1.0, rtol=1e-4)
+def test_each_sample_is_scaled_by_its_history_power_alone():
+    cfg = tiny(n_srs=4)
+    h, t = generate_channels(cfg, 64, seed=0)
+    p_hist = np.mean(np.abs(h) ** 2, axis=(1, 2, 3, 4))
+    p_target = np.mean(np.abs(t) ** 2, axis=(1, 2, 3))
+    np.testing.assert_allclose(p_hist, 1.0, rtol=1e-4)
+    # a scale over history and target together would fix K p_hist + p_target = K + 1 in every
+    # sample (the observed pilot power would tell the target's); the target keeps its own power
+    assert np.std(4 * p_hist + p_target) > 0.05
+    assert abs(np.mean(p_target) - 1.0) < 0.3
+    # the same drops unscaled: dividing them by their history RMS gives the scaled ones
+    h_raw, t_raw = generate_channels(ChannelConfig(**{**TINY, "n_srs": 4, "normalization": "none"}),
+                                     64, seed=0)  # fmt: skip
+    rms = np.sqrt(np.mean(np.abs(h_raw) ** 2, axis=(1, 2, 3, 4)))
+    np.testing.assert_allclose(h_raw / rms[:, None, None, None, None], h, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(t_raw / rms[:, None, None, None], t, rtol=1e-4, atol=1e-6)
+    assert np.std(np.log(rms)) > 0.05  # unscaled drops differ in power
+
+
+def test_a_snr_range_draws_one_uniform_snr_per_sample_with_that_noise(tmp_path):
+    cfg = tiny(snr_db=(-10.0, 10.0), n_srs=2)
+    data = build_dataset(cfg, 600, seed=5, batch_size=300, progress=False)
+    assert data.snr_db.shape == (600,)
+    assert data.snr_db.min() >= -10.0 and data.snr_db.max() <= 10.0
+    # uniform in dB: each quarter of the range holds about a quarter of the samples
+    counts = np.histogram(data.snr_db, bins=4, range=(-10, 10))[0]
+    assert np.all(np.abs(counts / 600 - 0.25) < 0.06)
+    A = cfg.observation(snr_db=0.0).A
+    clean = (data.history.reshape(len(data), -1) @ A.T).reshape(data.observations.shape)
+    noise = np.abs(data.observations - clean) ** 2
+    ratio = noise.mean(axis=(1, 2)) / data.noise_var  # per sample, about 1
+    assert abs(np.mean(ratio) - 1) < 0.03
+    low, high = data.snr_db < -5, data.snr_db > 5
+    assert abs(noise[low].mean() / data.noise_var[low].mean() - 1) < 0.05
+    assert abs(noise[high].mean() / data.noise_var[high].mean() - 1) < 0.05
+    # a fixed config's noise variance is refused for a range, and the range round-trips
+    with pytest.raises(ValueError, match="snr_db"):
+        cfg.noise_var
+    with pytest.raises(ValueError, match="snr_db"):
+        cfg.observation()
+    path = tmp_path / "range.npz"
+    data.save(path)
+    loaded = build_dataset(cfg, 600, seed=5, batch_size=300, cache=path, progress=False)
+    np.testing.assert_array_equal(loaded.snr_db, data.snr_db)
+    sub = data.subset(np.arange(3))
+    assert len(sub) == 3 and sub.snr_db.shape == (3,)
 
 
 def test_srs_baseline_takes_the_latest_sounding_of_each_subcarrier():
@@ -107,6 +149,10 @@ def test_srs_baseline_takes_the_latest_sounding_of_each_subcarrier():
         ({"srs_period": 1e-7}, "srs_period"),
         ({"indoor_probability": 1.5}, "indoor_probability"),
         ({"cdl_model": "Z"}, "cdl_model"),
+        ({"normalization": "target"}, "normalization"),
+        ({"snr_db": (10.0, -10.0)}, "snr_db"),
+        ({"snr_db": (1.0, 2.0, 3.0)}, "snr_db"),
+        ({"snr_db": "high"}, "snr_db"),
     ],
 )
 def test_bad_config_raises_naming_the_parameter(kwargs, name):

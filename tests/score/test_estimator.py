@@ -87,3 +87,27 @@ def test_estimator_input_validation():
         est.estimate(crandn(rng, (4, 2)))
     with pytest.raises(ValueError, match="y must be finite"):
         est.estimate(bad)
+
+
+def test_an_estimator_that_never_beats_its_untrained_self_warns():
+    """Held-out pairs with the sign of the channel flipped: every step towards the training
+    pairs' LMMSE raises the held-out loss, so the kept weights are the untrained ones (a zero
+    estimate), and the user is told so instead of finding out from a rank-0 precoder."""
+    from beamopt.training import TrainingWarning
+
+    _, _, draw = gaussian_linear_model()
+    h, y = draw(400)
+    h_val, y_val = draw(200)
+    cfg = ScoreConfig(network="mlp", width=16, n_iterations=6, warmup=1, batch_size=64,
+                      eval_every=1, ema_decay=0.0, device="cpu")  # fmt: skip
+    with pytest.warns(TrainingWarning, match="never fell below the untrained"):
+        est = train_estimator(
+            h.reshape(-1, 2, 2),
+            y,
+            config=cfg,
+            validation=(-h_val.reshape(-1, 2, 2), y_val),
+            seed=0,
+            progress=False,
+        )
+    assert est.history.best_iteration == 0
+    np.testing.assert_array_equal(est.estimate(y[:3]), 0)

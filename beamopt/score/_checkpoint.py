@@ -80,8 +80,15 @@ def save_model(path, kind: str, model) -> Path:
             obs_scale=model.obs_scale,
             weights=model.network.state_dict(),
             history=history_dict(model),
+            **_variance_dict(model),
         ),
     )
+
+
+def _variance_dict(model) -> dict:
+    """`model.posterior_variance` (score models) as a checkpoint field, or nothing."""
+    curve = getattr(model, "posterior_variance", None)
+    return {} if curve is None else {"posterior_variance": curve.to_dict()}
 
 
 def history_dict(model):
@@ -118,6 +125,10 @@ def load_model(cls, path, *, kind: str, device="auto", **network_options):
         config=config,
         history=history_of(ck),
     )
+    if ck.get("posterior_variance") is not None:
+        from .variance import PosteriorVariance
+
+        model.posterior_variance = PosteriorVariance.from_dict(ck["posterior_variance"])
     return model.to(resolve_device(device))
 
 

@@ -100,6 +100,8 @@ class ScoreModel(nn.Module):
         self.obs_scale = None if obs_scale is None else float(obs_scale)
         self.config = config
         self.history = history
+        # PosteriorVariance measured on held-out pairs after training (analytic reverse steps)
+        self.posterior_variance = None
         self.sigma_min = float(config.sigma_min)
         self.sigma_max = float(config.sigma_max)
         self.requires_grad_(False)

@@ -87,6 +87,7 @@ __all__ = [
 N_TRAIN_STEPS = 1000
 _METHODS = ("ddpm", "ddim")
 _GUIDANCE = ("tmpd", "pigdm")
+_VARIANCES = ("auto", "analytic", "ddpm")
 
 NoiseFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -157,6 +158,7 @@ def reverse_diffusion(
     generator: torch.Generator,
     device="cpu",
     callback: Callable[[int, float, torch.Tensor, torch.Tensor], None] | None = None,
+    variance: Callable[[float], float] | None = None,
 ) -> torch.Tensor:
     r"""Run the reverse process of the module docstring on `noise_fn(x, sigma)`.
 
@@ -181,6 +183,11 @@ def reverse_diffusion(
         `(n_samples, *shape)` in normalised coordinates (do not modify them). The last
         step's `z_hat` is the returned sample. For watching the trajectory (NMSE of the
         state and of the estimate along the reverse process); it does not change the draws.
+    variance : callable, optional
+        $\sigma \mapsto V(\sigma)$, the per-entry posterior variance of $z$ at noise level
+        $\sigma$ (normalised coordinates; see [`beamopt.score.variance`][]). DDPM steps then
+        inject $\sqrt{c^2 + k^2 V}\,\xi$ instead of $c\,\xi$ (the analytic step, which keeps
+        few-step draws as wide as the posterior); ignored by DDIM and `deterministic`.
 
     Returns
     -------
@@ -199,7 +206,11 @@ def reverse_diffusion(
         if callback is not None:
             callback(step, sigma, x, z_hat)
         c = eta * math.sqrt(max((1.0 - a_s) / (1.0 - a_t) * (1.0 - a_t / a_s), 0.0))
-        x = math.sqrt(a_s) * z_hat + math.sqrt(max(1.0 - a_s - c * c, 0.0)) * eps
+        b = math.sqrt(max(1.0 - a_s - c * c, 0.0))
+        x = math.sqrt(a_s) * z_hat + b * eps
+        if eta > 0.0 and variance is not None:
+            k = math.sqrt(a_s) - b * math.sqrt(a_t / (1.0 - a_t))
+            c = math.sqrt(c * c + k * k * max(float(variance(sigma)), 0.0))
         if c > 0.0 and not deterministic:
             x = x + c * _cn(x.shape, generator, device)
     return x
@@ -245,7 +256,12 @@ class _Sampler:
             generator=gen,
             device=dev,
             callback=callback,
+            variance=self._variance_fn(),
         )
+
+    def _variance_fn(self):
+        r"""$V(\sigma)$ for analytic steps, or None (the plain DDPM step)."""
+        return None
 
     def _validate_common(self) -> None:
         object.__setattr__(self, "n_steps", check_int(self.n_steps, "n_steps"))
@@ -356,6 +372,13 @@ class ConditionalSampler(_Sampler):
     method : {"ddpm", "ddim"}
     batch_size : int
     device : None, "auto" or torch device
+    variance : {"auto", "analytic", "ddpm"}
+        Noise of the DDPM steps: `"analytic"` adds the model's held-out posterior variance
+        (`model.posterior_variance`, measured by `train_score_model`; see
+        [`beamopt.score.variance`][]) so that few-step draws are as wide as the posterior;
+        `"ddpm"` is the plain step $c\,\xi$, narrower than the posterior at few steps.
+        `"auto"` (default) is `"analytic"` where the model has the curve and the guidance is
+        0 or 1, else `"ddpm"`.
     """
 
     model: Any
@@ -365,6 +388,7 @@ class ConditionalSampler(_Sampler):
     method: str = "ddpm"
     batch_size: int = 4096
     device: Any = None
+    variance: str = "auto"
 
     __repr__ = summary_repr
 
@@ -374,6 +398,26 @@ class ConditionalSampler(_Sampler):
         if not isinstance(self.deterministic, bool):
             raise ValueError(f"deterministic must be a bool; got {self.deterministic!r}")
         self._validate_common()
+        check_choice(self.variance, "variance", _VARIANCES)
+        curve = getattr(self.model, "posterior_variance", None)
+        if self.variance == "analytic":
+            if curve is None:
+                raise ValueError(
+                    "variance='analytic' needs model.posterior_variance (train_score_model "
+                    "measures it when it holds data out: validation > 0); use variance='ddpm'"
+                )
+            if self.guidance not in (0.0, 1.0):
+                raise ValueError(
+                    f"variance='analytic' needs guidance 0 or 1 (a posterior or the prior); "
+                    f"got guidance={self.guidance}"
+                )
+
+    def _variance_fn(self):
+        curve = getattr(self.model, "posterior_variance", None)
+        if self.variance == "ddpm" or curve is None or self.guidance not in (0.0, 1.0):
+            return None
+        conditional = self.guidance == 1.0
+        return lambda sigma: curve(sigma, conditional=conditional)
 
     @property
     def n_evaluations(self) -> int:

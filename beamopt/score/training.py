@@ -434,6 +434,9 @@ def train_score_model(
         config=config,
         history=history,
     )
+    if held is not None:
+        model.posterior_variance = _posterior_variance(model.network, held, scale, obs_scale,
+                                                       config, seed, device)  # fmt: skip
     warn_if_still_improving(history, "train_score_model", config.n_iterations)
     if held is not None and obs is not None:
         from .diagnostics import check_conditioning
@@ -506,6 +509,23 @@ def noise_bands(config: ScoreConfig):
         return m[torch.randint(m.numel(), (n,), generator=gen)]
 
     return edges, prob, draw
+
+
+def _posterior_variance(net, held, scale, obs_scale, config, seed, device):
+    """The held-out posterior-variance curve of the trained network (see `variance`)."""
+    from .variance import estimate_posterior_variance
+
+    h_val, y_val = held
+    rows = min(h_val.shape[0], EVAL_ROWS)
+    z = torch.as_tensor(h_val[:rows] / scale, dtype=torch.complex64, device=device)
+    y_feat = None
+    if y_val is not None:
+        y_raw = torch.as_tensor(y_val[:rows], dtype=torch.complex64, device=device)
+        y_feat = observation_features(y_raw, obs_scale, rows)
+    return estimate_posterior_variance(
+        lambda x, sigma, yf: noise_prediction(net, x, sigma, yf, None), z, y_feat,
+        sigma_min=config.sigma_min, sigma_max=config.sigma_max, seed=seed,
+    )  # fmt: skip
 
 
 def _band_validator(held, scale, obs_scale, config, seed, device):

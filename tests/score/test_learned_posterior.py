@@ -33,7 +33,7 @@ def _config(n_iterations):
 
 def _train_pairs(post, n, seed):
     h = post.sample_prior(n, seed=seed)
-    return h, post.observation.observe(h, seed=seed + 1)
+    return h, post.pilot_model.observe(h, seed=seed + 1)
 
 
 def _moment_errors(S, mean, cov):

@@ -154,24 +154,31 @@ def kernel_schedule(
 
 
 class _Pilots:
-    r"""Gaussian log-densities $\log\mathcal{CN}(r; 0, \sigma_n^2 I + \alpha \tilde A\tilde A^H)$
-    (up to constants shared by all particles) through the thin SVD $\tilde A = U S V^H$."""
+    r"""The pilot geometry in the coordinates of the thin SVD $\tilde A = U S V^H$.
 
-    def __init__(self, A: torch.Tensor, noise_var: float) -> None:
+    Every Gaussian in the sampler has covariance $\sigma_n^2 I + \alpha\tilde A\tilde A^H$,
+    diagonal in $U$; a residual $y - \tilde A u$ is $U^H y - S V^H u$ there plus the part of
+    $y$ outside the range of $U$, which no state changes. So each step needs only products
+    with $V$ (n x r, r = rank).
+    """
+
+    def __init__(self, A: torch.Tensor, noise_var: float, y: torch.Tensor) -> None:
         U, s, Vh = torch.linalg.svd(A, full_matrices=False)
-        keep = s > s.max() * 1e-12 if s.numel() else s > 0
-        self.A, self.U, self.s, self.V = A, U[:, keep], s[keep], Vh[keep].mH
+        keep = s > s.max() * 1e-12
+        self.U, self.s, self.V = U[:, keep], s[keep], Vh[keep].mH
         self.nv = float(noise_var)
+        self.y_rot = y @ self.U.conj()  # U^H y, per row
+        self.y_out = (y.abs().square().sum(-1) - self.y_rot.abs().square().sum(-1)).clamp_min(0)
 
-    def rotate(self, r: torch.Tensor) -> torch.Tensor:
-        return r @ self.U.conj()
+    def coords(self, u: torch.Tensor) -> torch.Tensor:
+        """$V^H u$ per row."""
+        return u @ self.V.conj()
 
-    def log_density(self, r: torch.Tensor, alpha: float) -> torch.Tensor:
-        rr = self.rotate(r)
+    def log_density(self, rr: torch.Tensor, alpha: float) -> torch.Tensor:
+        """log CN(residual; 0, nv I + alpha A A^H) up to a per-step constant, from the rotated
+        residual `rr` (P, r); `y_out` rows follow `rr`'s rows through `self.out`."""
         d = self.nv + alpha * self.s**2
-        inside = (rr.abs().square() / d).sum(-1)
-        outside = (r.abs().square().sum(-1) - rr.abs().square().sum(-1)).clamp_min(0.0)
-        return -(inside + outside / self.nv)
+        return -((rr.abs().square() / d).sum(-1) + self.out / self.nv)
 
 
 def _systematic(logw: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -223,8 +230,9 @@ def twisted_smc(
     """
     S, K = y.shape[0], n_particles
     P, n = S * K, int(np.prod(shape))
-    pil = _Pilots(A, noise_var)
-    y_p = y.repeat_interleave(K, dim=0)
+    pil = _Pilots(A, noise_var, y)
+    y_rot = pil.y_rot.repeat_interleave(K, dim=0)
+    pil.out = pil.y_out.repeat_interleave(K, dim=0)  # constant per system: no state moves it
     rows = torch.arange(S, device=device)[:, None] * K
     x = complex_normal((P, n), generator, device)
     logw = torch.zeros(S, K, dtype=torch.float64, device=device)
@@ -237,8 +245,8 @@ def twisted_smc(
         with torch.no_grad():
             eps = noise_fn((x / math.sqrt(a_t)).reshape(P, *shape), sig).reshape(P, n)
         z_hat = (x - math.sqrt(1.0 - a_t) * eps) / math.sqrt(a_t)
-        res = y_p - z_hat @ A.T  # y - A E[z | x_t]
-        log_g = pil.log_density(res, float(v[i]))
+        rr = y_rot - pil.coords(z_hat) * pil.s  # U^H (y - A E[z | x_t])
+        log_g = pil.log_density(rr, float(v[i]))
         logw = logw + (log_g + carry).reshape(S, K)
         w = torch.softmax(logw, dim=1)
         ess = 1.0 / w.square().sum(dim=1)
@@ -248,12 +256,12 @@ def twisted_smc(
             keep = torch.arange(K, device=device).expand(S, K)
             idx = torch.where(redo[:, None], _systematic(logw, generator), keep)
             flat = (rows + idx).reshape(-1)
-            eps, z_hat, res, log_g = eps[flat], z_hat[flat], res[flat], log_g[flat]
+            eps, z_hat, rr, log_g = eps[flat], z_hat[flat], rr[flat], log_g[flat]
             logw = torch.where(redo[:, None], torch.zeros_like(logw), logw)
         if a_s >= 1.0:
             # The last step is the model's deterministic jump to z_hat; the exact likelihood
             # replaces the twist.
-            logw = logw + (pil.log_density(res, 0.0) - log_g).reshape(S, K)
+            logw = logw + (pil.log_density(rr, 0.0) - log_g).reshape(S, K)
             x = z_hat
             break
         bt = _beta_tilde(a_t, a_s)
@@ -261,17 +269,18 @@ def twisted_smc(
         ce2, v_s = float(c2[i]), float(v[i + 1])
         kappa = (v_s * a_s / (1.0 - a_s)) / math.sqrt(a_s)  # d E[z|x_s] / d x_s, isotropic
         alpha = v_s + ce2 * kappa**2
-        log_z = pil.log_density(res, alpha)
-        rr = pil.rotate(res)
+        log_z = pil.log_density(rr, alpha)
+        # Conjugate update of CN(mean, ce2 I) with CN(y; A z_hat + kappa A (x - mean), nv I +
+        # v_s A A^H): in V's coordinates a shift and a per-direction shrink of the noise.
         dsum = pil.nv + alpha * pil.s**2
-        shift = ((ce2 * kappa) * rr * (pil.s / dsum)) @ pil.V.T
-        xi = complex_normal((P, n), generator, device)
-        shrink = 1.0 - torch.sqrt((1.0 - ce2 * kappa**2 * pil.s**2 / dsum).clamp_min(0.0))
-        noise = math.sqrt(ce2) * (xi - ((xi @ pil.V.conj()) * shrink) @ pil.V.T)
-        x_s = mean + shift + noise
-        log_l = pil.log_density(res - kappa * ((x_s - mean) @ A.T), v_s)
+        gain = (ce2 * kappa) * pil.s / dsum
+        shrink = torch.sqrt((1.0 - ce2 * kappa**2 * pil.s**2 / dsum).clamp_min(0.0))
+        xi = math.sqrt(ce2) * complex_normal((P, n), generator, device)
+        q = pil.coords(xi)
+        move = rr * gain + q * (shrink - 1.0)  # V^H (x_s - mean - xi)
+        x = mean + xi + move @ pil.V.T
+        log_l = pil.log_density(rr - kappa * pil.s * (move + q), v_s)
         carry = log_z - log_l - log_g
-        x = x_s
     w = torch.softmax(logw, dim=1).cpu()  # the generator lives on the CPU
     pick = torch.multinomial(w, 1, generator=generator)[:, 0].to(device)
     z = x.reshape(S, K, n)[torch.arange(S, device=device), pick]

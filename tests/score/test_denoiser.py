@@ -102,7 +102,7 @@ def test_bad_inputs_name_the_argument(exact):
         GaussianDenoiser(np.eye(3), post.prior_mean)
     with pytest.raises(ValueError, match="scale"):
         GaussianDenoiser(post.prior_cov, post.prior_mean, scale=0.0)
-    with pytest.raises(ValueError, match=r"observation\.channel_shape"):
-        GaussianDenoiser(post.prior_cov, post.prior_mean.reshape(4), observation=post.pilot_model)
+    with pytest.raises(ValueError, match=r"pilot_model\.channel_shape"):
+        GaussianDenoiser(post.prior_cov, post.prior_mean.reshape(4), pilot_model=post.pilot_model)
     with pytest.raises(ValueError, match="weights"):
         GaussianMixtureDenoiser([0.5, 0.6], np.zeros((2, 4)), np.stack([np.eye(4)] * 2))

@@ -18,6 +18,8 @@ from beamopt.score import (
     GaussianMixtureDenoiser,
 )
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 N_SAMPLES = 3000
 
 
@@ -218,7 +220,7 @@ def test_callback_must_be_callable(exact):
         sampler.sample(y, 2, seed=0, callback=1)
 
 
-def test_every_sampler_draws_a_batch_of_pilot_vectors_in_one_call(exact, one_torch_thread):
+def test_every_sampler_draws_a_batch_of_pilot_vectors_in_one_call(exact):
     """(B, n_obs) pilots -> (B, n_samples, *channel_shape); row b conditions on Y[b]."""
     post, y = exact.gaussian_setup()
     rng = np.random.default_rng(11)

@@ -73,14 +73,14 @@ def test_one_prior_serves_two_pilot_masks_at_two_snrs(exact):
     prior = GaussianMixtureDenoiser(base.weights, base.means, base.covariances)
     rng = np.random.default_rng(3)
     h = base.sample_prior(2, seed=rng)
-    n = 600
+    n = 400
     for mask in (np.array([1, 0, 0, 0]), np.array([0, 1, 1, 0])):
         A = np.eye(4)[mask.astype(bool)] + 0j
         for noise_var in (0.5, 0.05):
             obs = LinearObservation(A, exact.SHAPE, noise_var)
             post = GaussianMixturePosterior(base.weights, base.means, base.covariances, obs)
             Y = obs.observe(h, seed=rng)
-            S = DiffusionPosterior(prior, obs, n_steps=40, n_particles=8).sample(Y, n, seed=4)
+            S = DiffusionPosterior(prior, obs, n_steps=40, n_particles=6).sample(Y, n, seed=4)
             assert S.shape == (2, n, *exact.SHAPE)
             for b in range(2):
                 w = post.posterior_weights(Y[b])

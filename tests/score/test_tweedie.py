@@ -18,6 +18,8 @@ from beamopt.score import (
     tweedie_denoise,
 )
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def test_tweedie_denoiser_is_the_exact_mmse_estimate(exact):
     post, _ = exact.gaussian_setup()

@@ -36,17 +36,21 @@ $p_\theta(x_t)\,g_t(x_t)$ with the Tweedie twist
 $g_t = \mathcal{CN}(y;\ \tilde A \hat z(x_t),\ \sigma_n^2 I + v_t \tilde A\tilde A^H)$; the last
 one, at $\bar\alpha = 1$, is the exact likelihood. Each particle moves by the Gaussian
 conjugate update of the kernel with the twist linearised around the kernel mean
-($\partial \hat z / \partial x \approx v_s/\sigma_s^2$, exact for white priors), which needs
-no gradient of the network; its incremental weight is
+($\partial \hat z / \partial x \approx v_s/\sigma_s^2$, exact for white priors; in closed form
+through one SVD of $\tilde A$), plus, with `gradient=True`, the step
+$c^2(\nabla_{\bar x_t}\log g_t - \text{its isotropic part})$: the twist's gradient through the
+network (one backward pass), which points across the boundary between modes where the
+isotropic linearisation is blind, as in the twisted diffusion sampler. Whatever the
+proposal $q$, the incremental weight is
 
 $$
-w = \frac{\int p_\theta(x_s \mid x_t)\,\ell_s(x_s)\,dx_s}{\ell_s(x_s)}\,
-    \frac{g_s(x_s)}{g_t(x_t)},
+w = \frac{p_\theta(x_s \mid x_t)}{q(x_s \mid x_t)}\,\frac{g_s(x_s)}{g_t(x_t)},
 $$
 
-all Gaussian integrals in closed form through one SVD of $\tilde A$. A system is resampled
-(systematic) when its effective sample size falls below `ess_threshold` $\cdot K$. Cost: one
-network evaluation per particle and step, so `n_particles * n_steps` per draw.
+both kernels Gaussian with known means and covariances. A system is resampled (systematic)
+when its effective sample size falls below `ess_threshold` $\cdot K$. Cost: one network
+evaluation (and with `gradient` one backward pass) per particle and step, so
+`n_particles * n_steps` per draw.
 
 References
 ----------
@@ -203,6 +207,7 @@ def twisted_smc(
     ess_threshold: float,
     generator: torch.Generator,
     device="cpu",
+    gradient: bool = False,
 ) -> tuple[torch.Tensor, np.ndarray]:
     r"""One draw per particle system from $p_\theta(z)\,\mathcal{CN}(y; \tilde A z, \sigma_n^2 I)$.
 
@@ -242,11 +247,19 @@ def twisted_smc(
     for i, (a_t, a_s) in enumerate(itertools.pairwise(abars)):
         sigma = math.sqrt((1.0 - a_t) / a_t)
         sig = torch.full((P,), sigma, dtype=torch.float64, device=device)
-        with torch.no_grad():
+        grad = gradient and a_s < 1.0
+        with torch.enable_grad() if grad else torch.no_grad():
+            if grad:
+                x = x.detach().requires_grad_(True)
             eps = noise_fn((x / math.sqrt(a_t)).reshape(P, *shape), sig).reshape(P, n)
-        z_hat = (x - math.sqrt(1.0 - a_t) * eps) / math.sqrt(a_t)
-        rr = y_rot - pil.coords(z_hat) * pil.s  # U^H (y - A E[z | x_t])
-        log_g = pil.log_density(rr, float(v[i]))
+            z_hat = (x - math.sqrt(1.0 - a_t) * eps) / math.sqrt(a_t)
+            rr = y_rot - pil.coords(z_hat) * pil.s  # U^H (y - A E[z | x_t])
+            log_g = pil.log_density(rr, float(v[i]))
+            if grad:
+                # torch's gradient of a real function is 2 d/d(conj x)
+                (gamma,) = torch.autograd.grad(log_g.sum(), x)
+                gamma = gamma.detach() / 2
+                eps, z_hat, rr, log_g = eps.detach(), z_hat.detach(), rr.detach(), log_g.detach()
         logw = logw + (log_g + carry).reshape(S, K)
         w = torch.softmax(logw, dim=1)
         ess = 1.0 / w.square().sum(dim=1)
@@ -257,6 +270,8 @@ def twisted_smc(
             idx = torch.where(redo[:, None], _systematic(logw, generator), keep)
             flat = (rows + idx).reshape(-1)
             eps, z_hat, rr, log_g = eps[flat], z_hat[flat], rr[flat], log_g[flat]
+            if grad:
+                gamma = gamma[flat]
             logw = torch.where(redo[:, None], torch.zeros_like(logw), logw)
         if a_s >= 1.0:
             # The last step is the model's deterministic jump to z_hat; the exact likelihood
@@ -269,7 +284,6 @@ def twisted_smc(
         ce2, v_s = float(c2[i]), float(v[i + 1])
         kappa = (v_s * a_s / (1.0 - a_s)) / math.sqrt(a_s)  # d E[z|x_s] / d x_s, isotropic
         alpha = v_s + ce2 * kappa**2
-        log_z = pil.log_density(rr, alpha)
         # Conjugate update of CN(mean, ce2 I) with CN(y; A z_hat + kappa A (x - mean), nv I +
         # v_s A A^H): in V's coordinates a shift and a per-direction shrink of the noise.
         dsum = pil.nv + alpha * pil.s**2
@@ -279,8 +293,15 @@ def twisted_smc(
         q = pil.coords(xi)
         move = rr * gain + q * (shrink - 1.0)  # V^H (x_s - mean - xi)
         x = mean + xi + move @ pil.V.T
-        log_l = pil.log_density(rr - kappa * pil.s * (move + q), v_s)
-        carry = log_z - log_l - log_g
+        if grad:
+            # The twist's gradient beyond its isotropic linearisation (the direction in which
+            # the denoiser is most sensitive, e.g. across two modes), as in the twisted
+            # diffusion sampler's proposal.
+            kappa_t = (float(v[i]) / sigma**2) / math.sqrt(a_t)
+            iso = (rr * (kappa_t * pil.s / (pil.nv + float(v[i]) * pil.s**2))) @ pil.V.T
+            x = x + ce2 * (gamma - iso)
+        # log p(x_s | x_t) - log q(x_s | x_t), up to a constant shared by the particles
+        carry = (xi.abs().square().sum(-1) - (x - mean).abs().square().sum(-1)) / ce2 - log_g
     w = torch.softmax(logw, dim=1).cpu()  # the generator lives on the CPU
     pick = torch.multinomial(w, 1, generator=generator)[:, 0].to(device)
     z = x.reshape(S, K, n)[torch.arange(S, device=device), pick]

@@ -86,7 +86,7 @@ def test_learned_mixture_posterior_finds_both_modes_with_the_right_weights(exact
 
 
 @pytest.mark.slow
-def test_one_trained_prior_serves_two_pilot_masks_at_two_snrs(exact):
+def test_one_trained_prior_serves_two_pilot_masks_at_two_snrs(exact, one_torch_thread):
     """Train once on channels only, then estimate under four pilot models (two masks x two
     noise levels) with DiffusionPosterior's default (smc); each against its exact posterior."""
     from beamopt.score import DiffusionPosterior

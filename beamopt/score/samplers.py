@@ -93,7 +93,7 @@ __all__ = [
 _METHODS = ("ddpm", "ddim")
 _POSTERIOR_METHODS = ("smc", "tmpd", "pigdm", "dps", "langevin")
 #: Default number of steps (noise levels for "langevin") of each DiffusionPosterior method.
-DEFAULT_STEPS = {"smc": 50, "tmpd": 100, "pigdm": 100, "dps": 1000, "langevin": 100}
+DEFAULT_STEPS = {"smc": 100, "tmpd": 100, "pigdm": 100, "dps": 1000, "langevin": 100}
 
 # Old private names, kept for code that imported them from here.
 _cn = complex_normal
@@ -453,8 +453,8 @@ class DiffusionPosterior(_Sampler):
         model's. (Old name `observation=`, accepted with a `DeprecationWarning` until
         beamopt 0.3.)
     n_steps : int, optional
-        Reverse steps (noise levels for `"langevin"`), >= 1; default 50 (smc), 100 (tmpd,
-        pigdm, langevin), 1000 (dps, as Chung et al.).
+        Reverse steps (noise levels for `"langevin"`), >= 1; default 100 (smc, tmpd, pigdm,
+        langevin), 1000 (dps, as Chung et al.).
     method : {"smc", "tmpd", "pigdm", "dps", "langevin"}
     sampler : {"ddpm", "ddim"}
         Reverse step of tmpd and pigdm.
@@ -469,7 +469,9 @@ class DiffusionPosterior(_Sampler):
     device : None, "auto" or torch device
     n_particles : int
         smc: particles per draw $K \ge 1$, the accuracy knob (bias $O(1/K)$; 1 is guided
-        diffusion without correction).
+        diffusion without correction). The default 5 with 100 steps (500 network evaluations
+        per draw) met the exact mixture posterior within Monte Carlo error in the benchmark;
+        with 50 steps the chain's own discretisation moved the mode weights by 0.02.
     ess_threshold : float
         smc: resample a particle system when its effective sample size falls below this
         fraction of `n_particles`, in (0, 1].
@@ -498,7 +500,7 @@ class DiffusionPosterior(_Sampler):
     sigma_guidance: float = math.inf
     batch_size: int = 4096
     device: Any = None
-    n_particles: int = 10
+    n_particles: int = 5
     ess_threshold: float = 0.5
     step_size: float | None = None
     steps_per_level: int = 3

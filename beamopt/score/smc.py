@@ -50,7 +50,7 @@ $$
 both kernels Gaussian with known means and covariances. A system is resampled (systematic)
 when its effective sample size falls below `ess_threshold` $\cdot K$. Cost: one network
 evaluation (and with `gradient` one backward pass) per particle and step, so
-`n_particles * n_steps` per draw.
+`n_particles * n_steps` per draw (default 5 x 100).
 
 References
 ----------

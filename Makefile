@@ -14,7 +14,7 @@ TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
 TORCH_WHEEL ?= $(firstword $(wildcard /opt/wheels/torch-$(TORCH_VERSION)+cpu*.whl))
 TORCH_INSTALL := $(if $(TORCH_WHEEL),"$(TORCH_WHEEL)",torch==$(TORCH_VERSION) --index-url $(TORCH_INDEX_URL))
 
-.PHONY: install install-core demo study test lint docs bench clean
+.PHONY: install install-core demo study test lint docs bench package-check clean
 
 # the solver core: numpy, scipy, cvxpy, pymanopt, matplotlib (no torch)
 $(VENV)/.core: pyproject.toml Makefile
@@ -41,8 +41,8 @@ study: install
 	$(PY) examples/score_precoding.py --out $(OUT)/study
 
 lint: install
-	$(PY) -m ruff check beamopt tests examples benchmarks
-	$(PY) -m ruff format --check beamopt tests examples benchmarks
+	$(PY) -m ruff check beamopt tests examples benchmarks tools
+	$(PY) -m ruff format --check beamopt tests examples benchmarks tools
 
 test: lint
 	$(PY) -m pytest
@@ -54,5 +54,16 @@ docs: install
 bench: install
 	$(PY) benchmarks/bench_closed_form.py
 
+# what a user of the wheel gets: build the wheel and the sdist, install the wheel into a
+# fresh venv with the core dependencies only (no torch, no extras) and run `beamopt boundary`
+# there (tools/check_install.py; about a minute, mostly pip)
+PKG ?= $(VENV)/package-check
+package-check: install
+	rm -rf $(PKG)
+	$(PY) -m build --wheel --sdist --outdir $(PKG)/dist . > $(PKG).log 2>&1 || (cat $(PKG).log; exit 1)
+	$(PYTHON) -m venv $(PKG)/core
+	$(PKG)/core/bin/python -m pip install -q $(PKG)/dist/beamopt-*.whl > $(PKG).log 2>&1 || (cat $(PKG).log; exit 1)
+	cd $(PKG) && core/bin/python $(CURDIR)/tools/check_install.py --dist dist --out out
+
 clean:
-	rm -rf $(VENV) $(OUT) site .pytest_cache .hypothesis
+	rm -rf $(VENV) $(OUT) site dist build *.egg-info .pytest_cache .hypothesis

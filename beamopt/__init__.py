@@ -11,7 +11,10 @@ end-to-end learning) are loaded on first access.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._lazy import lazy_attributes as _lazy_attributes
+from ._version import __version__ as __version__
 
 # --- foundation: arrays, units, results, errors
 from .arrays import element_positions as element_positions
@@ -22,8 +25,11 @@ from .errors import SolverError as SolverError
 from .result import BeamformingResult as BeamformingResult
 from .result import PrecoderResult as PrecoderResult
 from .result import SolverResult as SolverResult
+from .training import TrainingHistory as TrainingHistory
+from .training import TrainingWarning as TrainingWarning
 from .units import db_to_linear as db_to_linear
 from .units import dbm_to_watt as dbm_to_watt
+from .units import watt_to_dbm as watt_to_dbm
 from .units import linear_to_db as linear_to_db
 
 # --- bistatic ISAC: scenario and channels
@@ -78,6 +84,10 @@ from .posterior import GaussianPosterior as GaussianPosterior
 from .posterior import LinearObservation as LinearObservation
 from .posterior import PosteriorSampler as PosteriorSampler
 from .posterior import as_sampler as as_sampler
+from .posterior import CalibrationResult as CalibrationResult
+from .posterior import LinearMMSE as LinearMMSE
+from .posterior import fit_lmmse as fit_lmmse
+from .posterior import posterior_calibration as posterior_calibration
 from .posterior import comb_mask as comb_mask
 from .posterior import hopping_mask as hopping_mask
 
@@ -118,6 +128,9 @@ _LAZY_SCORE = (
     "train_score_model",
     "ChannelEstimator",
     "train_estimator",
+    "check_conditioning",
+    "ConditioningCheck",
+    "denoising_nmse",
     "Denoiser",
     "GaussianDenoiser",
     "GaussianMixtureDenoiser",
@@ -189,6 +202,62 @@ _LAZY = {
     **{name: "beampattern" for name in _LAZY_BEAMPATTERN},
 }
 
-__version__ = "0.1.0"
+
+if TYPE_CHECKING:  # the lazy names above, for type checkers and the API docs (never run)
+    from .beampattern.autoencoder import NeuralISAC as NeuralISAC
+    from .beampattern.autoencoder import NeuralISACResult as NeuralISACResult
+    from .beampattern.autoencoder import train_neural_isac as train_neural_isac
+    from .beampattern.autoencoder import neural_isac_tradeoff as neural_isac_tradeoff
+    from .beampattern.learning import ModelDrivenISAC as ModelDrivenISAC
+    from .beampattern.learning import LearnedDictionary as LearnedDictionary
+    from .beampattern.learning import train_model_driven as train_model_driven
+    from .channels.config import ChannelConfig as ChannelConfig
+    from .channels.dataset import ChannelDataset as ChannelDataset
+    from .channels.dataset import build_dataset as build_dataset
+    from .channels.dataset import srs_baseline as srs_baseline
+    from .channels.e2e import E2EPrecoder as E2EPrecoder
+    from .channels.e2e import train_e2e_precoder as train_e2e_precoder
+    from .channels.generate import generate_channels as generate_channels
+    from .metrics.design import data_fim_operator as data_fim_operator
+    from .metrics.design import fim_of_covariance as fim_of_covariance
+    from .metrics.design import minimize_bcrb_trace as minimize_bcrb_trace
+    from .metrics.design import BCRBDesign as BCRBDesign
+    from .metrics.fim import fisher_from_scores as fisher_from_scores
+    from .metrics.fim import expected_fim as expected_fim
+    from .metrics.fim import gaussian_fim as gaussian_fim
+    from .metrics.fim import bayesian_fim as bayesian_fim
+    from .metrics.fim import bcrb as bcrb
+    from .metrics.fim import FisherEstimate as FisherEstimate
+    from .metrics.fim import BoundEstimate as BoundEstimate
+    from .metrics.information import kl_divergence as kl_divergence
+    from .metrics.information import mutual_information as mutual_information
+    from .metrics.information import InformationEstimate as InformationEstimate
+    from .metrics.mmse import tweedie_estimate as tweedie_estimate
+    from .metrics.mmse import gaussian_denoiser as gaussian_denoiser
+    from .metrics.mmse import score_denoiser as score_denoiser
+    from .metrics.mmse import turbo_message_passing as turbo_message_passing
+    from .metrics.mmse import TurboResult as TurboResult
+    from .metrics.mmse import mmse_monte_carlo as mmse_monte_carlo
+    from .metrics.mmse import MMSEEstimate as MMSEEstimate
+    from .metrics.nearfield import NearFieldArray as NearFieldArray
+    from .metrics.nearfield import detection_probability as detection_probability
+    from .metrics.nearfield import swerling_kld_per_snapshot as swerling_kld_per_snapshot
+    from .metrics.score_matching import train_parameter_score as train_parameter_score
+    from .metrics.score_matching import train_fisher_score as train_fisher_score
+    from .metrics.score_matching import ParameterScore as ParameterScore
+    from .metrics.score_matching import ParameterScoreNet as ParameterScoreNet
+    from .score.denoiser import Denoiser as Denoiser
+    from .score.denoiser import GaussianDenoiser as GaussianDenoiser
+    from .score.denoiser import GaussianMixtureDenoiser as GaussianMixtureDenoiser
+    from .score.estimator import ChannelEstimator as ChannelEstimator
+    from .score.estimator import train_estimator as train_estimator
+    from .score.model import ScoreModel as ScoreModel
+    from .score.samplers import DiffusionPrior as DiffusionPrior
+    from .score.samplers import DiffusionPosterior as DiffusionPosterior
+    from .score.samplers import ConditionalSampler as ConditionalSampler
+    from .score.training import ScoreConfig as ScoreConfig
+    from .score.training import train_score_model as train_score_model
+    from .score.tweedie import tweedie_denoise as tweedie_denoise
+    from .score.tweedie import posterior_mean as posterior_mean
 
 __getattr__, __dir__ = _lazy_attributes(__name__, globals(), _LAZY)

@@ -8,10 +8,35 @@ the submodule (and torch with it) is imported when the name is first used.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["lazy_attributes"]
+__all__ = ["lazy_attributes", "EXTRAS", "missing_dependency", "require"]
+
+#: optional top-level module -> the pyproject extra that installs it
+EXTRAS = {"torch": "torch", "sionna": "sionna"}
+#: the CPU build of torch; a plain `pip install torch` pulls gigabytes of CUDA wheels
+CPU_TORCH = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+
+
+def missing_dependency(what: str, exc: ModuleNotFoundError) -> ImportError:
+    """The ImportError for `what` (e.g. `"beamopt.ScoreConfig"`) when an optional
+    dependency is missing: names the extra and the CPU-build install line."""
+    module = (exc.name or "").split(".")[0]
+    extra = EXTRAS[module]
+    package = "sionna (package sionna-no-rt, the 3GPP channel generator)"
+    error = ImportError(
+        f"{what} needs {'PyTorch' if module == 'torch' else package}, which is not installed. "
+        "Install the CPU build "
+        f"of torch first, then the {extra!r} extra:\n"
+        f"    {CPU_TORCH}\n"
+        f"    pip install 'beamopt[{extra}]'\n"
+        "(a plain `pip install torch` pulls the CUDA build, gigabytes of wheels)",
+        name=exc.name,
+    )
+    error.extra = extra
+    return error
 
 
 def lazy_attributes(
@@ -34,7 +59,16 @@ def lazy_attributes(
         module = table.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f".{module}", package), name)
+        try:
+            value = getattr(importlib.import_module(f".{module}", package), name)
+        except ImportError as exc:
+            # a nested lazy package already explained it: name the path the user wrote
+            cause = exc.__cause__ if hasattr(exc, "extra") else exc
+            if not isinstance(cause, ModuleNotFoundError) or cause.name is None:
+                raise
+            if cause.name.split(".")[0] not in EXTRAS:
+                raise
+            raise missing_dependency(f"{package}.{name}", cause) from cause
         namespace[name] = value
         return value
 
@@ -42,3 +76,11 @@ def lazy_attributes(
         return sorted(set(namespace) | set(table))
 
     return __getattr__, __dir__
+
+
+def require(*modules: str, what: str) -> None:
+    """Raise [`missing_dependency`][beamopt._lazy.missing_dependency]'s ImportError if an
+    optional module is not installed (`importlib.util.find_spec`: nothing is imported)."""
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise missing_dependency(what, ModuleNotFoundError(name=module))

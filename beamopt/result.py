@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._repr import short_repr, summary_repr
+
 __all__ = ["SolverResult", "BeamformingResult", "PrecoderResult"]
 
 #: Status strings every solver maps its own outcome onto.
@@ -60,10 +62,17 @@ class SolverResult:
     history: np.ndarray = field(default_factory=_empty)
     extras: Mapping = field(default_factory=dict)
 
+    __repr__ = summary_repr
+
     @property
     def success(self) -> bool:
         """Whether the solver reports a usable solution."""
         return self.status in SUCCESS_STATUSES
+
+    def _stats(self) -> dict:
+        """How the solver stopped, for the reprs (arrays and messages stay attributes)."""
+        return {"status": self.status, "method": self.method, "iterations": self.iterations,
+                "solve_time": self.solve_time}  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +101,13 @@ class BeamformingResult(SolverResult):
     rate: float | np.ndarray
     sinr: float | np.ndarray
 
+    def __repr__(self) -> str:
+        gap = self.extras.get("bound_gap") if isinstance(self.extras, Mapping) else None
+        return short_repr(self, {
+            "crb": self.crb, "rate": self.rate, "sinr": self.sinr, **self._stats(),
+            "bound_gap": gap, "W": self.W, "Rs": self.Rs,
+        })  # fmt: skip
+
     @property
     def W_total(self) -> np.ndarray:
         """Sum of the per-user information covariances, shape (n_tx, n_tx)."""
@@ -115,3 +131,6 @@ class PrecoderResult(SolverResult):
     """
 
     F: np.ndarray
+
+    def __repr__(self) -> str:
+        return short_repr(self, {"objective": self.objective, **self._stats(), "F": self.F})

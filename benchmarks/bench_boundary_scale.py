@@ -54,7 +54,7 @@ def _boundary_call(n_tx: int, n_points: int):
     import beamopt
 
     sc = beamopt.BistaticScenario.from_geometry(n_tx=n_tx)
-    return sc.n_tx, lambda: beamopt.crb_rate_boundary(sc, "superposition", n_points=n_points)
+    return sc.n_tx, lambda: beamopt.crb_rate_boundary(sc, signal="superposition", n_points=n_points)
 
 
 def _sweep_call(n_points: int, n_trials: int):

@@ -34,7 +34,7 @@ def main(argv=None) -> Path:
     n_points = 12 if args.quick else 80
     rates = [0.0, 4.0, 8.0, 12.0]  # bit/s/Hz, below the largest rate of the default user
     fronts = [
-        beamopt.crb_rate_boundary(sc, signal, scheme, n_points)
+        beamopt.crb_rate_boundary(sc, signal=signal, scheme=scheme, n_points=n_points)
         for signal, scheme in [
             ("gaussian", "optimal"),
             ("superposition", "optimal"),

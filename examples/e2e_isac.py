@@ -85,7 +85,8 @@ def main(argv=None):
                                   device=args.device) for w in args.nn_omegas]
             for c in args.nn_complexity
         }  # fmt: skip
-        print(f"{name}: loss {res.history[:10].mean():.3e} -> {res.objective:.3e} "
+        print(f"{name}: held-out loss {res.history.initial_validation_loss:.3e} -> "
+              f"{res.history.best_validation_loss:.3e} "
               f"({res.solve_time:.0f} s)")  # fmt: skip
         grid = res.grid
         ideal_A = steering_matrix(angle_grid(500), ideal_positions(K))

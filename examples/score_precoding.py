@@ -126,9 +126,11 @@ def run_regime(name, speed, sizes, args, out, log):
 
     cfg = ChannelConfig(speed_kmh=speed)
     cache = out / "cache"
-    train = build_dataset(cfg, sizes["train"], seed=args.seed, cache=cache / f"{name}_train.npz")
+    train = build_dataset(
+        cfg, sizes["train"], seed=args.seed, cache=cache / f"{name}_train.npz", progress=True
+    )
     test_cache = cache / f"{name}_test.npz"
-    test = build_dataset(cfg, sizes["test"], seed=args.seed + 1000, cache=test_cache)
+    test = build_dataset(cfg, sizes["test"], seed=args.seed + 1000, cache=test_cache, progress=True)
     H, Y = test.target.astype(np.complex128), test.observations
     net = ScoreConfig(
         network="transformer", d_model=32, n_heads=4, n_encoder_layers=1, n_decoder_layers=2,

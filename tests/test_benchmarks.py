@@ -35,3 +35,18 @@ def test_boundary_scale_benchmark_tiny(tmp_path, capsys):
         assert float(row["ratio_default_over_one"]) == ratio
     out = capsys.readouterr().out
     assert "threads" in out and ("PASS" in out or "FAIL" in out)
+
+
+def test_multi_user_benchmark_tiny(tmp_path, capsys):
+    module = _load("benchmarks/bench_multi_user.py")
+    argv = ["--n-scenarios", "2", "--users", "3", "--n-tx", "8", "16", "--boundary-users", "2"]
+    argv += ["--boundary-points", "3", "--thread-scenarios", "0", "--profile-users", "2"]
+    argv += ["--profile-n-tx", "8", "--profile-scenarios", "1", "--baseline", "0"]
+    module.main([*argv, "--out", str(tmp_path)])
+    with (tmp_path / "bench_multi_user.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    assert {row["n_tx"] for row in table} == {"8", "16"}
+    assert all(row["outcome"] in ("optimal", "infeasible") for row in table)
+    assert (tmp_path / "bench_multi_user_boundary.png").stat().st_size > 0
+    out = capsys.readouterr().out
+    assert "median" in out and "profile" in out and "overall:" in out

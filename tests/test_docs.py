@@ -9,6 +9,7 @@ mode lets through, Sphinx markup that mkdocstrings shows as plain text.
 from __future__ import annotations
 
 import html
+import inspect
 import os
 import re
 import subprocess
@@ -79,7 +80,7 @@ def site(tmp_path_factory) -> Path:
 
 
 def api_pages(site: Path) -> list[Path]:
-    pages = sorted((site / "api").rglob("index.html"))
+    pages = sorted((site / "api").rglob("*.html"))
     assert pages, "no API pages were built"
     return pages
 
@@ -109,6 +110,81 @@ def test_every_page_contains_no_raw_markup(site):
         if found:
             bad[str(page.relative_to(site))] = found
     assert not bad, bad
+
+
+# ------------------------------------------------------------------ offline reading
+ASSET = re.compile(r"<(script|link|img|iframe)\b[^>]*?\b(src|href)=\"([^\"]*)\"", re.S)
+LINK = re.compile(r"<a\b[^>]*?\bhref=\"([^\"#]*)(#[^\"]*)?\"", re.S)
+
+
+def external_assets(page: str) -> list[str]:
+    """Scripts, stylesheets, fonts and images a page loads from another host."""
+    return [url for *_, url in ASSET.findall(page) if re.match(r"(?i)(https?:)?//", url)]
+
+
+def test_external_asset_detector_can_fail():
+    page = (
+        '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>'
+        '<link rel="stylesheet" href="//fonts.googleapis.com/css?family=Roboto">'
+        '<script src="../javascripts/mathjax/tex-svg-full.js"></script>'
+        '<a href="https://example.org">a link is not a load</a>'
+    )
+    assert external_assets(page) == [
+        "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js",
+        "//fonts.googleapis.com/css?family=Roboto",
+    ]
+
+
+def test_built_pages_load_nothing_from_another_host(site):
+    # offline, a CDN script is a page of raw TeX: MathJax must come from the site itself
+    bad = {}
+    for page in sorted(site.rglob("*.html")):
+        found = external_assets(page.read_text(encoding="utf-8"))
+        if found:
+            bad[str(page.relative_to(site))] = found
+    assert not bad, bad
+
+
+def test_mathjax_is_served_from_the_site(site):
+    mathjax = site / "javascripts" / "mathjax" / "tex-svg-full.js"
+    assert mathjax.stat().st_size > 1_000_000  # the whole MathJax component, not a stub
+    assert (site / "javascripts" / "mathjax" / "LICENSE").is_file()
+    page = (site / "theory" / "bistatic-crb.html").read_text(encoding="utf-8")
+    assert 'src="../javascripts/mathjax/tex-svg-full.js"' in page
+    assert 'class="arithmatex"' in page
+
+
+def test_pages_open_over_file_urls(site):
+    # every internal link names a file that exists: no page/ folder links, which a browser
+    # shows as a directory listing over file://
+    broken = set()
+    for page in sorted(site.rglob("*.html")):
+        if page.name == "404.html":  # served at any URL, so it links from the site root
+            continue
+        for href, _ in LINK.findall(page.read_text(encoding="utf-8")):
+            if not href or re.match(r"(?i)[a-z][a-z0-9+.-]*:|//", href):
+                continue
+            target = (page.parent / html.unescape(href)).resolve()
+            if not target.is_file():
+                broken.add(f"{page.relative_to(site)} -> {href}")
+    assert not broken, sorted(broken)[:20]
+
+
+def test_api_headings_use_public_paths(site):
+    import beamopt
+
+    # names of the flat API (not its subpackages, e.g. beamopt.beampattern)
+    # names of the flat API, not its subpackages (beamopt.beampattern is also a function name);
+    # the lazy names are public without importing torch to look at them
+    public = {n for n in dir(beamopt) if not n.startswith("_")}
+    public = {n for n in public if n in beamopt._LAZY or not inspect.ismodule(getattr(beamopt, n))}
+    internal = []
+    for page in api_pages(site):
+        for ident in re.findall(r'<h2 id="(beamopt\.[\w.]+)"', page.read_text(encoding="utf-8")):
+            name = ident.rsplit(".", 1)[-1]
+            if name in public and ident != f"beamopt.{name}":
+                internal.append(ident)
+    assert not internal, f"documented under an internal path: {internal}"
 
 
 @pytest.mark.parametrize("path", DOC_FILES, ids=lambda p: str(p.relative_to(ROOT)))

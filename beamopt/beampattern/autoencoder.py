@@ -48,12 +48,12 @@ torch is imported by this module only; every random draw comes from one seeded
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from .._repr import summary_repr
 from .._validation import as_array, check_int, check_positive, check_unit_interval, readonly
 from ..result import SolverResult
 from ..units import db_to_linear
@@ -156,21 +156,24 @@ class NeuralISACResult(SolverResult):
         Trade-off weight $\omega_r$ it was trained for.
     comm_sector : tuple of float
         User sector (radians) it was trained for.
-    history : ndarray, shape (n_iterations,)
-        Step-1 loss $\mathcal J^{TD}_{ISAC}$ per iteration.
-    history_angle : ndarray, shape (n_iterations_angle,)
-        Step-2 loss $\mathcal J^{angle}_{ISAC}$ per iteration.
+    history : TrainingHistory
+        Step 1: training and held-out loss $\mathcal J^{TD}_{ISAC}$.
+    history_angle : TrainingHistory
+        Step 2: training and held-out loss $\mathcal J^{angle}_{ISAC}$.
     n_parameters : int
         Trainable parameters of the sensing networks (beamformer, detector, angle estimator).
     objective : float
-        Mean step-2 loss over the last tenth of its iterations.
+        Held-out step-2 loss of the kept weights (without held-out draws: the mean training
+        loss over the last tenth of the evaluations).
     """
 
     model: object
     omega: float
     comm_sector: tuple
-    history_angle: np.ndarray
+    history_angle: object
     n_parameters: int
+
+    __repr__ = summary_repr
 
 
 def _cn(gen, shape, power):
@@ -229,6 +232,10 @@ def train_neural_isac(
     energy: float = 1.0,
     mean_deg=(-60.0, 60.0),
     span_deg=(10.0, 20.0),
+    validation: int = 2000,
+    eval_every: int = 50,
+    patience: int | None = None,
+    lr_schedule: str = "cosine",
     rng=0,
     device="auto",
     progress: bool = False,
@@ -260,6 +267,15 @@ def train_neural_isac(
         $E_{tx}$.
     mean_deg, span_deg : tuple of float
         Ranges of the random sensing sectors' mean and span, degrees.
+    validation : int
+        Held-out draws per step (fixed, from generators of their own) on which that step's
+        loss is recorded every `eval_every` iterations; the weights with the lowest
+        held-out loss are kept at the end of each step. 0: none.
+    eval_every : int
+    patience : int or None
+        Early stopping of each step after this many evaluations without improvement.
+    lr_schedule : {"cosine", "constant"}
+        Cosine decay of each step's learning rate, or the paper's constant rate.
     rng : int
         Seed of the `torch.Generator` (data) and of the weight initialisation.
     device : str
@@ -270,7 +286,7 @@ def train_neural_isac(
     -------
     NeuralISACResult
     """
-    from .._io import progress_bar
+    from .._training import LoopSettings, run
 
     pos = as_array(true_positions, "true_positions", dtype=float, ndim=1)
     omega = float(check_unit_interval(omega, "omega"))
@@ -282,6 +298,7 @@ def train_neural_isac(
     n_angle = check_int(n_angle, "n_iterations_angle", minimum=0)
     batch_size = check_int(batch_size, "batch_size", minimum=2)
     learning_rate = check_positive(learning_rate, "learning_rate")
+    validation = check_int(validation, "validation", minimum=0)
     sig_r = db_to_linear(float(as_array(snr_radar_db, "snr_radar_db", dtype=float, ndim=0)))
     sig_c = db_to_linear(float(as_array(snr_comm_db, "snr_comm_db", dtype=float, ndim=0)))
     seed = check_training_args(mean_deg, span_deg, rng)
@@ -294,44 +311,61 @@ def train_neural_isac(
     bce = torch.nn.BCEWithLogitsLoss()
     cce = torch.nn.CrossEntropyLoss()
 
-    def run(params, n_steps, loss_fn, label):
-        opt = torch.optim.Adam(params, lr=learning_rate)
-        hist = np.empty(n_steps)
-        for it in progress_bar(range(n_steps), progress, label):
-            sec = random_sectors(gen, batch_size, mean_deg, span_deg)
-            d = _batch(gen, batch_size, pos_t, sec, comm, n_messages, sig_r, sig_c,
-                       None if label.endswith("detection") else True)  # fmt: skip
-            d = {k: v.to(dev) for k, v in d.items()}
-            logit, theta_hat, msg = _forward(model, d)
-            loss = loss_fn(d, logit, theta_hat) + (1 - omega) * cce(msg, d["m"])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            hist[it] = loss.item()
-        return hist
+    def draw(g, n, present):
+        sec = random_sectors(g, n, mean_deg, span_deg)
+        d = _batch(g, n, pos_t, sec, comm, n_messages, sig_r, sig_c, present)
+        return {k: v.to(dev) for k, v in d.items()}
 
-    t0 = time.perf_counter()
+    def detection_loss(net, d):
+        logit, _, msg = _forward(net, d)
+        return omega * bce(logit, d["t"]) + (1 - omega) * cce(msg, d["m"])
+
+    def angle_loss(net, d):
+        _, theta_hat, msg = _forward(net, d)
+        return omega * torch.mean((theta_hat - d["theta"]) ** 2) + (1 - omega) * cce(msg, d["m"])
+
+    def step(params, n_steps, loss, present, label, offset):
+        validate = None
+        if validation:
+            held = draw(torch.Generator().manual_seed(seed + offset), validation, present)
+
+            @torch.no_grad()
+            def validate(net):
+                return float(loss(net, held))
+
+        settings = LoopSettings(
+            n_iterations=n_steps, lr=learning_rate, lr_schedule=lr_schedule,
+            eval_every=eval_every, patience=patience,
+        )  # fmt: skip
+        return run(model, lambda net, g: loss(net, draw(g, batch_size, present)),
+                   settings=settings, generator=gen, validate=validate, parameters=params,
+                   progress=progress, desc=label, n_validation=validation,
+                   loss_name=label.removeprefix("NN ISAC ") + " loss")[1]  # fmt: skip
+
     m = model
     step1 = [*m.encoder.parameters(), *m.beamformer.parameters(), *m.detector.parameters(),
              *m.comm_receiver.parameters()]  # fmt: skip
-    h1 = run(step1, n_iterations, lambda d, lg, th: omega * bce(lg, d["t"]), "NN ISAC detection")
+    h1 = step(step1, n_iterations, detection_loss, None, "NN ISAC detection", 1_000_003)
     step2 = [*m.angle.parameters(), *m.encoder.parameters(), *m.beamformer.parameters(),
              *m.comm_receiver.parameters()]  # fmt: skip
-    h2 = run(step2, n_angle, lambda d, lg, th: omega * torch.mean((th - d["theta"]) ** 2),
-             "NN ISAC angle")  # fmt: skip
+    h2 = step(step2, n_angle, angle_loss, True, "NN ISAC angle", 2_000_003)
     model = model.cpu().eval()
     n_sensing = sum(p.numel() for net in (m.beamformer, m.detector, m.angle)
                     for p in net.parameters())  # fmt: skip
-    tail = h2[-max(1, n_angle // 10) :] if n_angle else h1[-max(1, n_iterations // 10) :]
+    last = h2 if n_angle else h1
+    tail = last.train_loss[np.isfinite(last.train_loss)]
+    objective = last.best_validation_loss if validation else float(
+        tail[-max(1, tail.size // 10) :].mean() if tail.size else np.nan)  # fmt: skip
     return NeuralISACResult(
-        objective=float(tail.mean()),
+        objective=float(objective),
         status="max_iterations",
         method="neural_isac_autoencoder",
-        iterations=n_iterations + n_angle,
-        solve_time=time.perf_counter() - t0,
-        message=f"Adam, lr={learning_rate}, batch={batch_size}, N={hidden}, device={dev}",
-        history=readonly(h1),
-        history_angle=readonly(h2),
+        iterations=h1.n_iterations + h2.n_iterations,
+        solve_time=h1.elapsed_s + h2.elapsed_s,
+        message=f"Adam, lr={learning_rate} ({lr_schedule}), batch={batch_size}, N={hidden}, "
+        f"device={dev}",
+        history=h1,
+        history_angle=h2,
         model=model,
         omega=omega,
         comm_sector=tuple(float(c) for c in comm),

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._cvxpy_solve import solve_with_fallback
+from .._repr import summary_repr
 from .._validation import as_array, check_choice, check_positive, readonly
 from ..result import SolverResult
 from .array_model import steering_matrix
@@ -45,6 +46,8 @@ class CovarianceMatchResult(SolverResult):
     R: np.ndarray
     scale: float
     pattern: np.ndarray
+
+    __repr__ = summary_repr
 
 
 def covariance_beampattern(R, angles, positions) -> np.ndarray:

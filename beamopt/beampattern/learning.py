@@ -30,12 +30,12 @@ torch is imported by this module only; everything is seeded through one `torch.G
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from .._repr import summary_repr
 from .._validation import as_array, check_int, check_nonnegative, check_positive, readonly
 from ..result import SolverResult
 from ..units import db_to_linear
@@ -104,15 +104,18 @@ class LearnedDictionary(SolverResult):
         Its initial value.
     grid : ndarray, shape (n_grid,)
         Grid angles in radians.
-    history : ndarray, shape (iterations,)
-        Training loss (mean squared angle error, rad²) per iteration.
+    history : TrainingHistory
+        Training and held-out loss (mean squared angle error, rad²).
     objective : float
-        Mean loss over the last tenth of the iterations.
+        Held-out loss of the returned dictionary (without held-out draws: the mean training
+        loss over the last tenth of the evaluations).
     """
 
     dictionary: np.ndarray
     initial: np.ndarray
     grid: np.ndarray
+
+    __repr__ = summary_repr
 
 
 def train_model_driven(
@@ -127,6 +130,10 @@ def train_model_driven(
     init_noise: float = 0.0,
     mean_deg=(-60.0, 60.0),
     span_deg=(10.0, 20.0),
+    validation: int = 2000,
+    eval_every: int = 50,
+    patience: int | None = None,
+    lr_schedule: str = "cosine",
     rng=0,
     device="auto",
     dtype=torch.float32,
@@ -145,6 +152,7 @@ def train_model_driven(
     batch_size : int
         Sectors (one target each) per step.
     learning_rate : float
+        Peak Adam rate (cosine decay to 5 % of it by the last step, see `lr_schedule`).
     snr_radar_db : float
         $\sigma_r^2 / N_0$ in dB.
     energy : float
@@ -154,6 +162,16 @@ def train_model_driven(
         paper perturbs it); 0 starts exactly at the ideal array.
     mean_deg, span_deg : tuple of float
         Ranges of the random training sectors' mean and span, degrees.
+    validation : int
+        Held-out draws (sector, target, gain, noise; fixed, from a generator of their own)
+        on which the loss is recorded every `eval_every` steps; the dictionary with the
+        lowest held-out loss is returned. 0: none (the last dictionary is returned).
+    eval_every : int
+        Steps between held-out evaluations.
+    patience : int or None
+        Stop after this many evaluations without a held-out improvement (None: never).
+    lr_schedule : {"cosine", "constant"}
+        Cosine decay of the learning rate, or the paper's constant rate.
     rng : int
         Seed of the `torch.Generator` that draws every random quantity.
     device : str
@@ -166,8 +184,10 @@ def train_model_driven(
     Returns
     -------
     LearnedDictionary
+        `history` is the [`TrainingHistory`][beamopt.TrainingHistory] (mean squared angle
+        error, rad²).
     """
-    from .._io import progress_bar
+    from .._training import LoopSettings, run
 
     pos = as_array(true_positions, "true_positions", dtype=float, ndim=1)
     n_grid = check_int(n_grid, "n_grid", minimum=2)
@@ -175,8 +195,13 @@ def train_model_driven(
     batch_size = check_int(batch_size, "batch_size")
     learning_rate = check_positive(learning_rate, "learning_rate")
     init_noise = check_nonnegative(init_noise, "init_noise")
+    validation = check_int(validation, "validation", minimum=0)
     sigma_r = db_to_linear(float(as_array(snr_radar_db, "snr_radar_db", dtype=float, ndim=0)))
     seed = check_training_args(mean_deg, span_deg, rng)
+    settings = LoopSettings(
+        n_iterations=n_iterations, lr=learning_rate, lr_schedule=lr_schedule,
+        eval_every=eval_every, patience=patience,
+    )  # fmt: skip
     dev = resolve_device(device)
     gen = torch.Generator().manual_seed(seed)
 
@@ -188,41 +213,65 @@ def train_model_driven(
             init + init_noise * torch.randn(init.shape, generator=gen, dtype=torch.float64).numpy()
         )
     model = ModelDrivenISAC(init, grid, energy=energy, dtype=dtype).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
     cdtype = torch.complex64 if dtype == torch.float32 else torch.complex128
     pos_t = torch.as_tensor(pos, dtype=dtype, device=dev)
     grid_t = model.grid
-    history = np.empty(n_iterations)
-    t0 = time.perf_counter()
-    for it in progress_bar(range(n_iterations), progress, "model-driven ISAC"):
-        sec = random_sectors(gen, batch_size, mean_deg, span_deg).to(dev, dtype)
+
+    def draw(g, n):
+        """Sector masks, target angles, gains and noise of `n` echoes."""
+        sec = random_sectors(g, n, mean_deg, span_deg).to(dev, dtype)
         b = ((grid_t >= sec[:, :1]) & (grid_t <= sec[:, 1:])).to(dtype)
         empty = b.sum(-1) == 0  # a sector narrower than the grid step: take its nearest point
         if empty.any():
             near = torch.argmin(torch.abs(grid_t - sec[empty].mean(-1, keepdim=True)), -1)
             b[empty, near] = 1
-        u = torch.rand(batch_size, generator=gen, dtype=torch.float64).to(dev, dtype)
+        u = torch.rand(n, generator=g, dtype=torch.float64).to(dev, dtype)
         theta = sec[:, 0] + u * (sec[:, 1] - sec[:, 0])
-        alpha = randn_complex(gen, (batch_size,), sigma_r).to(dev, cdtype)
-        noise = randn_complex(gen, (batch_size, K), 1.0).to(dev, cdtype)
+        alpha = randn_complex(g, (n,), sigma_r).to(dev, cdtype)
+        noise = randn_complex(g, (n, K), 1.0).to(dev, cdtype)
+        return b, theta, alpha, noise
+
+    def loss_of(net, batch):
+        b, theta, alpha, noise = batch
         a = torch.exp(2j * np.pi * pos_t * torch.sin(theta)[:, None].to(cdtype))  # (B, K)
-        x = model.transmit(b)
+        x = net.transmit(b)
         y = (alpha * (a * x).sum(-1))[:, None] * a + noise
-        loss = torch.mean((model.estimate(y, b) - theta) ** 2)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history[it] = loss.item()
-    tail = history[-max(1, n_iterations // 10) :]
+        return torch.mean((net.estimate(y, b) - theta) ** 2)
+
+    validate = None
+    if validation:
+        held = draw(torch.Generator().manual_seed(seed + HELD_OUT_SEED_OFFSET), validation)
+
+        @torch.no_grad()
+        def validate(net):
+            return float(loss_of(net, held))
+
+    model, history = run(
+        model,
+        lambda net, g: loss_of(net, draw(g, batch_size)),
+        settings=settings,
+        generator=gen,
+        validate=validate,
+        progress=progress,
+        desc="model-driven ISAC",
+        n_validation=validation,
+        loss_name="mean squared angle error (rad²)",
+    )
+    late = history.train_loss[np.isfinite(history.train_loss)]
+    tail = late[-max(1, late.size // 10) :] if late.size else np.array([np.nan])
     return LearnedDictionary(
-        objective=float(tail.mean()),
-        status="max_iterations",
+        objective=float(history.best_validation_loss if validation else tail.mean()),
+        status="converged" if history.stopped_early else "max_iterations",
         method="model_driven_e2e",
-        iterations=n_iterations,
-        solve_time=time.perf_counter() - t0,
-        message=f"Adam, lr={learning_rate}, batch={batch_size}, device={dev}",
-        history=readonly(history),
+        iterations=history.n_iterations,
+        solve_time=history.elapsed_s,
+        message=f"Adam, lr={learning_rate} ({lr_schedule}), batch={batch_size}, device={dev}",
+        history=history,
         dictionary=readonly(model.A.detach().cpu().numpy().astype(complex)),
         initial=readonly(init),
         grid=readonly(grid),
     )
+
+
+#: Offset of the held-out draws' seed from the training seed (their own generator).
+HELD_OUT_SEED_OFFSET = 1_000_003

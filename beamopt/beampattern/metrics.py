@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._parallel import check_executor, run_tasks
+from .._repr import short_repr, span
 from .._validation import as_array, as_generator, check_int, check_positive, readonly
 from ..units import db_to_linear
 from .array_model import steering_matrix
@@ -62,6 +64,13 @@ class IsacTradeoff:
     p_fa: float
     label: str = ""
 
+    def __repr__(self) -> str:
+        return short_repr(self, {
+            "label": self.label or None, "n_rho": self.rho.size, "rho": span(self.rho),
+            "p_md": span(self.p_md), "ser": span(self.ser), "rmse_deg": span(self.rmse_deg),
+            "p_fa": self.p_fa,
+        })  # fmt: skip
+
     @property
     def rmse_deg(self) -> np.ndarray:
         """Angle RMSE in degrees."""
@@ -77,6 +86,20 @@ class IsacTradeoff:
 
 def _cn(gen, shape, power):
     return np.sqrt(power / 2) * (gen.standard_normal(shape) + 1j * gen.standard_normal(shape))
+
+
+def _rho_metrics(v, draws, receiver, eta, constellation):
+    """Missed detection, SER and RMSE of one beam on the shared draws (module level, so
+    process pools can pickle it)."""
+    theta, alpha, n_r, m, s, beta, n_c, a_t, a_c = draws
+    gain = alpha * (a_t @ v) * s
+    y_r = gain[:, None] * a_t + n_r
+    T, theta_hat = receiver.statistic(y_r)
+    det = T > eta
+    rmse = np.sqrt(np.mean((theta_hat[det] - theta[det]) ** 2)) if det.any() else np.nan
+    kappa = beta * (a_c @ v)
+    y_c = kappa * s + n_c
+    return 1.0 - det.mean(), np.mean(qam_detect(y_c, kappa, constellation) != m), rmse
 
 
 def isac_tradeoff(
@@ -97,6 +120,7 @@ def isac_tradeoff(
     n_threshold: int = 20_000,
     rng=0,
     label: str = "",
+    executor=None,
 ) -> IsacTradeoff:
     r"""Sweep $\rho$ and measure missed detection, SER and angle RMSE by Monte Carlo.
 
@@ -126,6 +150,10 @@ def isac_tradeoff(
         Noise-only draws for the threshold (seeded and cached from `rng`'s seed).
     rng : int or numpy.random.Generator
     label : str
+    executor : concurrent.futures.Executor, optional
+        Evaluates the $\rho$ values in parallel (a thread or process pool, or
+        dask.distributed's `Client.get_executor()`); None evaluates them here. The draws
+        are made here once and shared, so every executor gives the same numbers.
 
     Returns
     -------
@@ -140,6 +168,7 @@ def isac_tradeoff(
     sig_r = db_to_linear(float(as_array(snr_radar_db, "snr_radar_db", dtype=float, ndim=0)))
     sig_c = db_to_linear(float(as_array(snr_comm_db, "snr_comm_db", dtype=float, ndim=0)))
     check_positive(energy, "energy")
+    check_executor(executor)
     pos = as_array(true_positions, "true_positions", dtype=float, ndim=1)
     if pos.size != V.shape[-1]:
         raise ValueError(f"true_positions has {pos.size} elements but the beams have {V.shape[-1]}")
@@ -159,17 +188,9 @@ def isac_tradeoff(
     a_t = steering_matrix(theta, pos).T  # (n, K)
     a_c = steering_matrix(vartheta, pos).T
 
-    p_md, ser, rmse = (np.empty(rho.size) for _ in range(3))
-    for i, v in enumerate(V):
-        gain = alpha * (a_t @ v) * s
-        y_r = gain[:, None] * a_t + n_r
-        T, theta_hat = receiver.statistic(y_r)
-        det = T > eta
-        p_md[i] = 1.0 - det.mean()
-        rmse[i] = np.sqrt(np.mean((theta_hat[det] - theta[det]) ** 2)) if det.any() else np.nan
-        kappa = beta * (a_c @ v)
-        y_c = kappa * s + n_c
-        ser[i] = np.mean(qam_detect(y_c, kappa, constellation) != m)
+    draws = (theta, alpha, n_r, m, s, beta, n_c, a_t, a_c)
+    tasks = [(v, draws, receiver, eta, constellation) for v in V]
+    p_md, ser, rmse = np.array(run_tasks(_rho_metrics, tasks, executor=executor)).T
     return IsacTradeoff(
         rho=readonly(rho), p_md=readonly(p_md), ser=readonly(ser), rmse=readonly(rmse),
         threshold=eta, p_fa=p_fa, label=label,

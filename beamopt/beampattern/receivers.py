@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._repr import summary_repr
 from .._validation import as_array, as_generator, check_int, check_positive, readonly
 from .array_model import steering_matrix
 from .sectors import check_sector
@@ -76,6 +77,8 @@ class SensingReceiver:
     n_refine: int = 8
     soft: bool = False
     key: str = field(default="", repr=False)
+
+    __repr__ = summary_repr
 
     @classmethod
     def from_positions(cls, sector_deg, positions, *, n_grid: int = 64, n_refine: int = 8):

@@ -77,12 +77,15 @@ def polygon_bound(lines, kappa: float, n_rx: int):
     return best
 
 
-def certify(oracle, lines, best_phi: float, kappa: float, n_rx: int, rtol: float, max_solves):
+def certify(
+    oracle, lines, best_phi: float, kappa: float, n_rx: int, rtol: float, max_solves, extra=()
+):
     """Outer-approximation search; `oracle(nu, c) -> (D, phi, payload)`.
 
-    `lines` (list of (nu, c, D)) is extended in place. Returns the certified upper
-    bound, the best oracle payload that beat `best_phi` (or None) with its phi, and
-    the number of oracle calls.
+    `lines` (list of (nu, c, D) from support solves) is extended in place; `extra` are
+    further valid half-planes that were not probes (they bound the polygon but do not
+    count as probed directions). Returns the certified upper bound, the best oracle
+    payload that beat `best_phi` (or None) with its phi, and the number of oracle calls.
     """
     best_payload, solves = None, 0
     if not any(c == 0 for _, c, _ in lines) and solves < max_solves:
@@ -92,7 +95,7 @@ def certify(oracle, lines, best_phi: float, kappa: float, n_rx: int, rtol: float
         if phi > best_phi:
             best_phi, best_payload = phi, payload
     while True:
-        upper, (w, _), (lo, hi) = polygon_bound(lines, kappa, n_rx)
+        upper, (w, _), (lo, hi) = polygon_bound([*lines, *extra], kappa, n_rx)
         if upper <= best_phi * (1.0 + rtol) or solves >= max_solves:
             return max(upper, best_phi), best_payload, best_phi, solves
         probe = float(fr.slope(w, kappa, n_rx))

@@ -6,9 +6,9 @@ beam toward each user and a sensing beam. The starts here cover both:
 
 * `"gaussian"`: the optimal Gaussian-only design (Proposition 1 of the CRB-rate paper, or
   the multi-user SDP), $R_s = 0$; an SCA fixed point whenever it is a local optimum.
-* `"beams"`: fixed unit beams $v_k$ (matched to $h_k$; zero-forcing in the span when the
-  matched beams cannot meet the targets) and a sensing beam toward $a$, with the powers
-  from the linear program
+* `"beams"`: fixed unit beams $v_k$ (matched to $h_k$; zero-forcing in the span, then the
+  least-power MMSE beams of `beamopt.bistatic._power_min`, when the matched beams cannot
+  meet the targets) and a sensing beam toward $a$, with the powers from the linear program
 
   $$
   \max_{p, q \ge 0}\; q \quad\text{s.t.}\quad
@@ -17,7 +17,10 @@ beam toward each user and a sensing beam. The starts here cover both:
   \sum_k p_k + q \le P,
   $$
 
-  i.e. the least power that meets the targets, the rest to sensing.
+  i.e. the least power that meets the targets, the rest to sensing (solved in closed
+  form, [`beam_powers`][beamopt.bistatic._sca_starts.beam_powers]). With the MMSE
+  beams the program is feasible whenever the targets are. Everything is computed in the
+  span basis of `beamopt.bistatic._span`, in normalised units.
 * random: the same program with each beam perturbed by a random direction inside
   $\mathrm{span}\{a, h_1, \dots, h_K\}$ (seeded).
 
@@ -35,88 +38,108 @@ __all__ = [
     "beam_powers",
     "beams_start",
     "random_start",
+    "mmse_beams",
     "blend_feasible",
     "sinr_slack",
     "warm_start",
 ]
 
 
-def beam_powers(scenario, gamma, V, v_r):
-    """Powers (p, q) of the LP above for unit beams `V` (K, n) and `v_r`; None if infeasible."""
-    from scipy.optimize import linprog
+def beam_powers(p, V, v_r):
+    r"""Power fractions (x, q) of the program above for unit beams `V` (K, d) and `v_r` (d,)
+    in the span basis; None if the beams cannot meet the targets within the budget.
 
-    K = scenario.n_users
-    H = scenario.channels
-    G = np.abs(H.conj() @ V.T) ** 2  # G[k, j] = |h_k^H v_j|^2
-    r = np.abs(H.conj() @ v_r) ** 2
-    s2c, P = scenario.comm_noise_power, scenario.power
-    # scale rows by 1 / (P ||h_k||^2) so that the LP is well conditioned in watts-free units
-    norm = P * np.sum(np.abs(H) ** 2, axis=-1)
-    A = np.zeros((K + 1, K + 1))
-    b = np.zeros(K + 1)
-    for k in range(K):
-        A[k, :K] = gamma[k] * G[k] / norm[k]
-        A[k, k] = -G[k, k] / norm[k]
-        A[k, K] = gamma[k] * r[k] / norm[k]
-        b[k] = -gamma[k] * s2c / norm[k] * (1 + 1e-9)
-    A[K] = 1.0
-    b[K] = 1.0
-    A[:K, :] *= P  # variables are fractions of P
-    cost = np.zeros(K + 1)
-    cost[K] = -1.0
-    res = linprog(cost, A_ub=A, b_ub=b, bounds=[(0, None)] * (K + 1), method="highs")
-    if res.status != 0:
+    In normalised units user $k$'s row reads $G_{kk} x_k - \gamma_k \sum_{j\ne k} G_{kj} x_j
+    \ge \beta_k + \gamma_k r_k q$ with $G_{kj} = |u_k^H v_j|^2$, $r_k = |u_k^H v_r|^2$:
+    $M x \ge \beta + \gamma r q$ with $M = \mathrm{diag}(G_{kk}) - \mathrm{diag}(\gamma)
+    G_{\text{off}}$ over the users with a target. The rows are solvable iff $M$ is a
+    nonsingular M-matrix ($\rho(\mathrm{diag}(G_{kk})^{-1}\mathrm{diag}(\gamma)G_{\text{off}})
+    < 1$, the classical power-control condition); then $M^{-1} \ge 0$, every feasible $x$
+    is at least $M^{-1}(\beta + \gamma r q)$, and the linear program has the closed-form
+    optimum $q^* = (1 - \mathbf 1^T M^{-1}\beta)/(1 + \mathbf 1^T M^{-1}\gamma r)$ (users
+    without a target get no power).
+    """
+    act = p.active
+    K = p.n_users
+    x = np.zeros(K)
+    if act.size == 0:
+        return x, 1.0
+    G = np.abs(p.U[act].conj() @ V[act].T) ** 2  # G[k, j] = |u_k^H v_j|^2 over active users
+    r = np.abs(p.U[act].conj() @ v_r) ** 2
+    g = p.gamma[act]
+    own = np.diagonal(G).copy()
+    if np.any(own <= 0):
         return None
-    x = np.maximum(res.x, 0.0)
-    x /= max(1.0, x.sum())
-    return P * x[:K], P * x[K]
+    off = g[:, None] * (G - np.diag(own))
+    if act.size > 1 and np.max(np.abs(np.linalg.eigvals(off / own[:, None]))) >= 1 - 1e-12:
+        return None
+    M = np.diag(own) - off
+    base = np.linalg.solve(M, p.beta[act] * (1 + 1e-9))
+    slope = np.linalg.solve(M, g * r)
+    q = (1.0 - base.sum()) / (1.0 + slope.sum())
+    if q < 0:
+        return None
+    x[act] = np.maximum(base + slope * q, 0.0)
+    return x, q
 
 
-def _design(V, v_r, p, q):
-    W = p[:, None, None] * V[:, :, None] * V[:, None, :].conj()
-    return W, q * np.outer(v_r, v_r.conj())
+def _design(V, v_r, x, q):
+    X = x[:, None, None] * V[:, :, None] * V[:, None, :].conj()
+    return X, q * np.outer(v_r, v_r.conj())
 
 
-def _zero_forcing(scenario, Q):
-    """Unit zero-forcing beams inside the span (pseudo-inverse of the channels)."""
-    Hq = scenario.channels.conj() @ Q  # rows h_k^H Q
-    B = np.linalg.pinv(Hq)  # (d, K): Hq @ B = I
-    V = (Q @ B).T
+def _zero_forcing(p):
+    """Unit zero-forcing beams in the span basis (pseudo-inverse of the channels)."""
+    V = np.linalg.pinv(p.U.conj()).T  # rows v_k with u_j^H v_k = 0 for j != k
     return V / np.linalg.norm(V, axis=-1, keepdims=True)
 
 
-def beams_start(scenario, gamma, Q):
-    """The user-beams-plus-sensing-beam start; (W stack, Rs) or None if neither beam set fits."""
-    a_hat = scenario.a / np.linalg.norm(scenario.a)
-    mrt = scenario.channels / np.linalg.norm(scenario.channels, axis=-1, keepdims=True)
-    for V in (mrt, _zero_forcing(scenario, Q)) if scenario.n_users > 1 else (mrt,):
-        powers = beam_powers(scenario, gamma, V, a_hat)
+def _beam_sets(p, mmse=None):
+    mrt = p.U
+    sets = [mrt] if p.n_users == 1 else [mrt, _zero_forcing(p)]
+    if mmse is not None:
+        sets.append(mmse)
+    return sets
+
+
+def mmse_beams(X):
+    """Unit beams of a rank-one design (the least-power MMSE beams), shape (K, d)."""
+    _, E = np.linalg.eigh(X)
+    V = E[..., -1]
+    return V / np.maximum(np.linalg.norm(V, axis=-1, keepdims=True), 1e-300)
+
+
+def beams_start(p, mmse=None):
+    """The user-beams-plus-sensing-beam start in the span basis; (X, Y) or None.
+
+    Tries matched-filter, zero-forcing and (if given) the least-power MMSE beams.
+    """
+    a_hat = p.a / np.linalg.norm(p.a)
+    for V in _beam_sets(p, mmse):
+        powers = beam_powers(p, V, a_hat)
         if powers is not None:
             return _design(V, a_hat, *powers)
     return None
 
 
-def random_start(scenario, gamma, Q, rng, tries: int = 10):
+def random_start(p, rng, mmse=None, tries: int = 10):
     """A random feasible start: beams perturbed in the span, powers from the LP.
 
     The perturbation strength is drawn in `[0, 2)` and halved until the LP is feasible.
     """
-    d = Q.shape[1]
-    K = scenario.n_users
-    a_hat = scenario.a / np.linalg.norm(scenario.a)
-    mrt = scenario.channels / np.linalg.norm(scenario.channels, axis=-1, keepdims=True)
-    bases = [mrt] if K == 1 else [mrt, _zero_forcing(scenario, Q)]
-    Z = Q @ (rng.standard_normal((d, K + 1)) + 1j * rng.standard_normal((d, K + 1)))
+    d, K = p.dim, p.n_users
+    a_hat = p.a / np.linalg.norm(p.a)
+    Z = rng.standard_normal((d, K + 1)) + 1j * rng.standard_normal((d, K + 1))
     Z /= np.linalg.norm(Z, axis=0)
     t = 2.0 * rng.uniform(size=K + 1)
     phases = np.exp(2j * np.pi * rng.uniform(size=K + 1))
     for _ in range(tries):
-        for base in bases:
+        for base in _beam_sets(p, mmse):
             V = base + (t[:K] * phases[:K])[:, None] * Z[:, :K].T
             V /= np.linalg.norm(V, axis=-1, keepdims=True)
             v_r = a_hat + t[K] * phases[K] * Z[:, K]
             v_r /= np.linalg.norm(v_r)
-            powers = beam_powers(scenario, gamma, V, v_r)
+            powers = beam_powers(p, V, v_r)
             if powers is not None:
                 return _design(V, v_r, *powers)
         t = 0.5 * t

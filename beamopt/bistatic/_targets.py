@@ -61,14 +61,17 @@ def raise_infeasible(scenario, gamma, solver=None, solver_options=None):
     """Raise [`InfeasibleError`][beamopt.InfeasibleError] for targets a solver found infeasible.
 
     One user: the largest achievable SINR. Several users: the largest common
-    scaling of the targets, found by bisection on power-minimisation SDPs.
+    scaling of the targets, found by bisection on the least power that meets them
+    (uplink-downlink duality, `beamopt.bistatic._power_min`; exact, no SDP). `solver`
+    and `solver_options` are accepted for the callers' convenience and unused.
     """
     gamma = np.asarray(gamma, dtype=float)
     if scenario.n_users == 1:
         check_single_user_reachable(scenario, gamma)
-    from . import _sdp
+    from ._power_min import max_common_scale
+    from ._span import span_problem
 
-    tau = _sdp.max_common_snr_scale(scenario, gamma, solver=solver, solver_options=solver_options)
+    tau = max_common_scale(span_problem(scenario, gamma))
     best = tau * gamma
     worst = int(np.argmax(gamma / scenario.max_snr))
     raise InfeasibleError(

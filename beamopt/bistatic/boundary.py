@@ -35,7 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .._compat import positional_deprecated
 from .._io import csv_text, progress_bar, write_atomic
+from .._parallel import check_executor, run_tasks
+from .._repr import short_repr, span
 from .._validation import as_array, as_generator, check_choice, check_int
 from ..errors import InfeasibleError
 from . import _lowrank as lowrank
@@ -100,6 +103,13 @@ class ParetoFront:
         mapping: `"geometry"` and `"seed"`.
     crb_draws : ndarray, shape (n_draws, n), or None
         Per-draw CRBs of an averaged boundary.
+    user_rates : ndarray, shape (n, n_users), or None
+        Several users: each user's achieved rate, bit/s/Hz (`rate` and `achieved_rate` are
+        then sums over users); None for one user.
+    bound_gap : ndarray, shape (n,), or None
+        Several users: certified relative gap on the DoA information of each point,
+        `information_upper / information - 1`; None for one user (the single-user designs
+        are certified to 1e-10 or exact).
     """
 
     rate: np.ndarray
@@ -112,10 +122,13 @@ class ParetoFront:
     Rs_factor: np.ndarray | None = None
     metadata: dict = field(default_factory=dict)
     crb_draws: np.ndarray | None = None
+    user_rates: np.ndarray | None = None
+    bound_gap: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # frozen all the way down: callers get views they cannot modify by accident
-        names = ("rate", "crb", "achieved_rate", "parameter", "W_factor", "Rs_factor", "crb_draws")
+        names = ("rate", "crb", "achieved_rate", "parameter", "W_factor", "Rs_factor",
+                 "crb_draws", "user_rates", "bound_gap")  # fmt: skip
         for name in names:
             value = getattr(self, name)
             if value is not None:
@@ -138,6 +151,16 @@ class ParetoFront:
 
     def __len__(self) -> int:
         return self.rate.size
+
+    def __repr__(self) -> str:
+        # W_factor alone can be 100 x n_tx x 2 complex numbers: headline numbers only
+        meta = self.metadata
+        return short_repr(self, {
+            "signal": self.signal, "scheme": self.scheme, "n_points": len(self),
+            "rate": span(self.rate), "crb": span(self.crb),
+            "n_tx": meta.get("n_tx"), "n_draws": meta.get("n_draws"),
+            "method": meta.get("method"),
+        })  # fmt: skip
 
     @property
     def label(self) -> str:
@@ -317,34 +340,41 @@ def _scenario_summary(sc: BistaticScenario) -> dict:
     }
 
 
+@positional_deprecated("signal", "scheme", "n_points")
 def crb_rate_boundary(
     scenario: BistaticScenario,
+    *,
     signal: str = "gaussian",
     scheme: str = "optimal",
     n_points: int = 50,
-    *,
     rates=None,
+    spacing: str = "knee",
     method: str = "auto",
     progress: bool = False,
-    spacing: str = "knee",
+    rate_direction=None,
 ) -> ParetoFront:
-    r"""CRB-rate boundary of one single-user scenario.
+    r"""CRB-rate boundary of a scenario (one user, or several along a direction of rates).
 
     Parameters
     ----------
     scenario : BistaticScenario
-        Single-user scenario.
+        One user, or several (then see *Several users* below).
     signal : {"gaussian", "superposition", "known"}
         Signal model (see [`beamopt.minimize_crb`][]).
     scheme : {"optimal", "time_switching", "power_splitting"}
         `"optimal"` minimises the CRB over all designs; the others are the benchmarks of
-        `beamopt.bistatic.schemes`.
+        `beamopt.bistatic.schemes` (one user only).
     n_points : int
         Number of rate targets on $[0, R_{\max}]$ with
         $R_{\max} = \log_2(1 + P\|h\|^2/\sigma_c^2)$, spaced as `spacing` says; ignored
         when `rates` is given.
     rates : array_like, shape (n,), optional
         Explicit non-decreasing rate targets in $[0, R_{\max}]$, bit/s/Hz.
+    spacing : {"knee", "even"}
+        Default rate targets: `"knee"` (default) puts half of them evenly on the flat part
+        and half at geometrically shrinking distances below $R_{\max}$ (down to about
+        $10^{-5} R_{\max}$), where the CRB rises like $1/(R_{\max} - r)$, so the knee is
+        drawn smoothly; `"even"` spaces them evenly. Both include $0$ and $R_{\max}$.
     method : str
         Solver for `scheme="optimal"`. `"auto"` uses the batched closed form of
         Proposition 1 for `"gaussian"`/`"known"` and, for `"superposition"`, the
@@ -355,37 +385,91 @@ def crb_rate_boundary(
         with the all-power-to-the-user design until it meets the new target), in
         addition to its default starts.
     progress : bool
-        Show a tqdm bar when solving point by point.
-    spacing : {"knee", "even"}
-        Default rate targets: `"knee"` (default) puts half of them evenly on the flat part
-        and half at geometrically shrinking distances below $R_{\max}$ (down to about
-        $10^{-5} R_{\max}$), where the CRB rises like $1/(R_{\max} - r)$, so the knee is
-        drawn smoothly; `"even"` spaces them evenly. Both include $0$ and $R_{\max}$.
+        Show a progress bar when solving point by point (off by default; the command line
+        turns it on).
+    rate_direction : array_like, shape (n_users,), optional
+        Several users: non-negative weights $d_k$ (normalised to sum one) of the ray along
+        which the boundary is traced, user $k$'s rate target being $d_k r$; default equal
+        shares. One user: only None or a single positive weight.
 
     Returns
     -------
     ParetoFront
+        With several users, `rate` is the **sum** of the users' rate targets,
+        `achieved_rate` the achieved sum rate, `user_rates` (n, n_users) each user's rate
+        and `bound_gap` the certified gap of every point; `parameter` is NaN.
 
     Raises
     ------
     ValueError
-        For unknown `signal`/`scheme`, several users or malformed `rates`.
+        For unknown `signal`/`scheme`/`method`, a benchmark scheme with several users,
+        a malformed `rate_direction` or malformed `rates`.
     InfeasibleError
         If a rate target exceeds $R_{\max}$.
+
+    Notes
+    -----
+    **Several users.** The boundary runs along the ray $r_k = d_k r$ of per-user rate
+    targets, $r$ from 0 to the largest sum rate $R_{\max}$ along it (where the least power
+    meeting the targets $2^{d_k r} - 1$ reaches the budget). The default grid ends at
+    $(1 - 10^{-3}) R_{\max}$, since at $R_{\max}$ itself the feasible set shrinks to one
+    design. `"superposition"` points are multi-start SCA designs with their certified bound
+    ([`beamopt.sca_superposition`][]), each warm-started from the previous point;
+    `"gaussian"`/`"known"` points are Gaussian-only optima certified by their dual.
+    `method` may be `"auto"` (also `"sca"` for superposition, `"sdp"` otherwise). One span
+    basis and one solver set-up serve all points. See `docs/theory/boundaries.md`.
 
     Examples
     --------
     >>> import numpy as np, beamopt
     >>> sc = beamopt.BistaticScenario.default()
-    >>> front = beamopt.crb_rate_boundary(sc, "gaussian", n_points=5)
+    >>> front = beamopt.crb_rate_boundary(sc, signal="gaussian", n_points=5)
     >>> bool(np.all(np.diff(front.crb) >= 0))
     True
+
+    Two users, equal rates, every point certified:
+
+    >>> two = beamopt.BistaticScenario.default(user_angle_deg=[-10.0, 40.0], d_bs_user=80.0)
+    >>> front = beamopt.crb_rate_boundary(two, signal="superposition", n_points=4)
+    >>> front.user_rates.shape, bool(np.all(front.bound_gap <= 1e-5))
+    ((4, 2), True)
     """
-    sc = check_scenario(scenario, single_user=_ONE_RATE_AXIS)
+    sc = check_scenario(scenario)
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
     check_choice(scheme, "scheme", SCHEMES)
+    if sc.n_users > 1:
+        return _multi_user(sc, signal, scheme, n_points, rates, method, progress, spacing,
+                           rate_direction)  # fmt: skip
+    if rate_direction is not None:
+        from ._boundary_multi import rate_direction as check_direction
+
+        check_direction(rate_direction, 1)
     r = _rate_grid(sc, n_points, rates, spacing)
     return _boundary(sc, signal, scheme, r, method, progress)
+
+
+def _multi_user(sc, signal, scheme, n_points, rates, method, progress, spacing, direction):
+    """Several users: the private `beamopt.bistatic._boundary_multi` path as a ParetoFront."""
+    from ._boundary_multi import multi_user_boundary
+
+    check_int(n_points, "n_points", minimum=2)
+    check_choice(spacing, "spacing", SPACINGS)
+    d = multi_user_boundary(sc, signal, scheme, n_points, rates=rates, method=method,
+                            progress=progress, spacing=spacing, direction=direction)  # fmt: skip
+    meta = {
+        "method": method,
+        "parameter": "none (several users: see user_rates and rate_direction)",
+        "rate_axis": "sum of the users' rate targets along rate_direction",
+        "rate_label": "sum rate (bit/s/Hz)",
+        "rate_direction": d["direction"].tolist(),
+        **_scenario_summary(sc),
+        "max_rate": d["max_rate"],
+    }
+    return ParetoFront(
+        d["rate"], d["crb"], d["achieved_rate"], d["parameter"], signal, scheme,
+        d["W_factor"], d["Rs_factor"], meta,
+        user_rates=d["user_rates"], bound_gap=d["bound_gap"],
+    )  # fmt: skip
 
 
 def _boundary(sc, signal, scheme, r, method, progress=False) -> ParetoFront:
@@ -426,19 +510,20 @@ def _factory(scenario) -> Callable:
     )
 
 
+@positional_deprecated("n_draws", "rng")
 def average_boundary(
     scenario,
-    n_draws: int,
-    rng=None,
     *,
     signal: str = "gaussian",
     scheme: str = "optimal",
     n_points: int = 50,
     rates=None,
+    spacing: str = "knee",
     method: str = "auto",
+    n_draws: int,
+    rng=None,
     executor: Executor | None = None,
-    progress: bool = True,
-    spacing: str = "even",
+    progress: bool = False,
 ) -> ParetoFront:
     r"""CRB-rate boundary averaged over random channel draws, at fixed rate targets.
 
@@ -461,25 +546,26 @@ def average_boundary(
         `factory(rng) -> BistaticScenario` drawing one single-user scenario, or a mapping
         of [`BistaticScenario.from_geometry`][beamopt.BistaticScenario.from_geometry] keyword
         arguments (without `rng`), in which case the Rician CU channel is redrawn for each draw.
-    n_draws : int
-        Number of channel draws $D \ge 1$.
-    rng : None, int or numpy.random.Generator
-        Seed of the draws.
     signal, scheme, method
         As in [`crb_rate_boundary`][beamopt.bistatic.boundary.crb_rate_boundary].
     n_points : int
         Number of default rate targets (ignored when `rates` is given).
     rates : array_like, shape (n,), optional
         Explicit common rate targets, bit/s/Hz; every draw must support them.
+    spacing : {"knee", "even"}
+        Default rate targets, as in [`crb_rate_boundary`][beamopt.crb_rate_boundary], on
+        $[0, \min_d R_{\max,d}]$: one draw gives exactly `crb_rate_boundary`'s grid.
+    n_draws : int
+        Number of channel draws $D \ge 1$.
+    rng : None, int or numpy.random.Generator
+        Seed of the draws.
     executor : concurrent.futures.Executor, optional
-        Runs the per-draw boundaries (e.g. a `ThreadPoolExecutor`, a
-        `ProcessPoolExecutor`, or a Dask/Ray executor to go past one machine); None runs
-        them serially in this process.
+        Runs the per-draw boundaries: a `ThreadPoolExecutor`, a `ProcessPoolExecutor`, or
+        dask.distributed's `Client.get_executor()` to go past one machine (see
+        [Running sweeps on a cluster][running-sweeps-on-a-cluster]); None runs them serially in this
+        process. The numbers are the same for every executor.
     progress : bool
-        Show a tqdm progress bar over the draws.
-    spacing : {"even", "knee"}
-        Default rate targets, as in [`crb_rate_boundary`][beamopt.crb_rate_boundary]
-        (`"even"` by default here; the CLI asks for `"knee"`).
+        Show a progress bar over the draws (off by default; the command line turns it on).
 
     Returns
     -------
@@ -493,6 +579,8 @@ def average_boundary(
         If an explicit rate target exceeds some draw's largest rate.
     """
     n_draws = check_int(n_draws, "n_draws")
+    check_executor(executor)
+    check_choice(spacing, "spacing", SPACINGS)
     check_choice(signal, "signal", BOUNDARY_SIGNALS)
     check_choice(scheme, "scheme", SCHEMES)
     factory = _factory(scenario)
@@ -513,11 +601,8 @@ def average_boundary(
                 requested=grid,
                 max_achievable=top,
             )
-    args = (signal, scheme, grid, method)
-    if executor is None:
-        results = [_boundary_task(sc, *args) for sc in progress_bar(scenarios, progress, "draws")]
-    else:
-        results = _run_executor(executor, scenarios, args, progress)
+    tasks = [(sc, signal, scheme, grid, method) for sc in scenarios]
+    results = run_tasks(_boundary_task, tasks, executor=executor, progress=progress, desc="draws")
     crb = np.array([c for c, _ in results])
     achieved = np.array([a for _, a in results])
     meta = {
@@ -550,13 +635,3 @@ def _draw_recipe(scenario, rng) -> dict:
     if rng is None or isinstance(rng, int):
         recipe["seed"] = rng
     return recipe
-
-
-def _run_executor(executor, scenarios, args, progress):
-    from concurrent.futures import as_completed
-
-    futures = [executor.submit(_boundary_task, sc, *args) for sc in scenarios]
-    # drain in completion order for the progress bar, but read results in draw order
-    for _ in progress_bar(as_completed(futures), progress, "draws", total=len(futures)):
-        pass
-    return [f.result() for f in futures]

@@ -32,9 +32,11 @@ import time
 import numpy as np
 
 from .._cvxpy_solve import check_solver
-from .._validation import check_choice
+from .._validation import as_array, check_choice
 from ..result import MAX_ITERATIONS, OPTIMAL, BeamformingResult
+from ..units import db_to_linear
 from . import _sdp
+from ._span import feasible_dense
 from ._targets import check_single_user_reachable, raise_infeasible, snr_targets
 from .closed_form import isac_beamformer_unchecked, mrt_covariance
 from .comm import sinr_unchecked
@@ -137,6 +139,8 @@ def _sdp_design(scenario, gamma, signal, start, solver, solver_options, reduce=T
         if W is None:
             raise_infeasible(scenario, targets, solver, solver_options)
         Rs = np.zeros((scenario.n_tx, scenario.n_tx), dtype=complex)
+        # the solver's feasibility tolerance can leave a target a hair short
+        W, Rs = feasible_dense(scenario, targets, W, Rs)
     if scenario.n_users == 1:
         W = W[0]
     return _result(
@@ -204,6 +208,15 @@ def _superposition(scenario, gamma, method, start, solver, solver_options, optio
     )
 
 
+def _linear_target(snr_min, snr_min_db):
+    """`snr_min`, or the linear value of `snr_min_db` (not both)."""
+    if snr_min_db is None:
+        return snr_min
+    if snr_min is not None:
+        raise ValueError("give snr_min (linear) or snr_min_db (dB), not both")
+    return db_to_linear(as_array(snr_min_db, "snr_min_db", dtype=float, ndim=(0, 1)))
+
+
 def minimize_crb(
     scenario: BistaticScenario,
     snr_min=None,
@@ -213,6 +226,7 @@ def minimize_crb(
     solver: str | None = None,
     solver_options: dict | None = None,
     options: dict | None = None,
+    snr_min_db=None,
 ) -> BeamformingResult:
     r"""Minimise the DoA CRB subject to per-user SINR targets and the power budget.
 
@@ -242,6 +256,9 @@ def minimize_crb(
         ([`beamopt.sca_superposition`][beamopt.bistatic.sca.sca_superposition]);
         `"sdp"` takes `reduce` (default True: solve in span{a, h_1, ..., h_K}, which is
         exact; False solves the full `n_tx x n_tx` SDP). Unknown keys are an error.
+    snr_min_db : float or array_like, shape (n_users,), optional
+        The SINR targets in dB instead, $\gamma_k = 10^{\texttt{snr\_min\_db}/10}$; give
+        `snr_min` or `snr_min_db`, not both.
 
     Returns
     -------
@@ -276,7 +293,7 @@ def minimize_crb(
     check_choice(signal, "signal", SIGNALS)
     check_choice(method, "method", METHODS)
     check_solver(solver)
-    gamma = snr_targets(snr_min, scenario.n_users)
+    gamma = snr_targets(_linear_target(snr_min, snr_min_db), scenario.n_users)
     sensing_only = gamma is None or not np.any(gamma > 0)
     if method in _SUPERPOSITION_METHODS and signal != "superposition":
         raise ValueError(f"method={method!r} applies to signal='superposition' only")

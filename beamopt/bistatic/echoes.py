@@ -26,6 +26,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._parallel import check_executor, monte_carlo
+from .._repr import short_repr
 from .._threads import single_blas_thread
 from .._validation import as_array, as_covariance, as_generator, check_int
 from .crb import crb_from_gains
@@ -42,6 +44,9 @@ class EchoSamples(NamedTuple):
     """Echoes, shape (n_trials, n_rx, L), complex (V)."""
     S: np.ndarray | None
     """Known sensing sequence, shape (n_tx, L), complex; None without `Rs`."""
+
+    def __repr__(self) -> str:
+        return short_repr(self, {"Y": self.Y, "S": self.S})
 
 
 def sensing_sequence(Rs, n_symbols: int, rng=None) -> np.ndarray:
@@ -212,15 +217,17 @@ def doa_mse(
     grid_size: int | None = None,
     search_range=None,
     chunk_size: int = 256,
+    executor=None,
 ) -> DoaMseResult:
     r"""Monte Carlo MSE of [`estimate_doa`][beamopt.bistatic.estimation.estimate_doa] and its ratio
     to the CRB.
 
-    One sequence $S$ with $S S^H/L = R_s$ is drawn and kept; each trial
+    One sequence $S$ with $S S^H/L = R_s$ is drawn from `rng` and kept; each trial
     draws fresh information symbols and noise
-    ([`simulate_echoes`][beamopt.bistatic.echoes.simulate_echoes]), chunk by chunk to bound memory
-    (the chunk size changes the random stream, not the statistics). The relative standard error of
-    the MSE is about $\sqrt{2/T}$ when the errors are Gaussian.
+    ([`simulate_echoes`][beamopt.bistatic.echoes.simulate_echoes]), chunk by chunk to bound memory:
+    chunk $c$ draws from child $c$ of `rng` (`numpy.random.Generator.spawn`), so the chunk
+    size changes the random stream, not the statistics, and an executor changes neither.
+    The relative standard error of the MSE is about $\sqrt{2/T}$ when the errors are Gaussian.
 
     Parameters
     ----------
@@ -237,7 +244,11 @@ def doa_mse(
     method, grid_size, search_range
         Passed to [`estimate_doa`][beamopt.bistatic.estimation.estimate_doa].
     chunk_size : int
-        Trials simulated and estimated at once.
+        Trials simulated and estimated at once (one task of `executor`).
+    executor : concurrent.futures.Executor, optional
+        Runs the chunks: a thread or process pool, or dask.distributed's
+        `Client.get_executor()`; None runs them here. The result is the same for every
+        executor and number of workers.
 
     Returns
     -------
@@ -245,16 +256,13 @@ def doa_mse(
     """
     n_trials = check_int(n_trials, "n_trials", minimum=2)
     chunk_size = check_int(chunk_size, "chunk_size")
+    check_executor(executor)
     gen = as_generator(rng)
     W, S, cW, z, cS = _setup(scenario, W, Rs, gen)
-    estimates = []
-    with single_blas_thread():  # one small LAPACK call per chunk: a thread pool only waits
-        for start in range(0, n_trials, chunk_size):
-            Y = _draw(scenario, cW, z, min(chunk_size, n_trials - start), gen)
-            # W was validated by _setup: the estimator takes its gain a^H W a as is
-            est = _estimate(Y, scenario, W, S, method, grid_size, search_range, 1e-12, cW=cW)
-            estimates.append(est.doa)
-    theta = np.concatenate(estimates)
+    args = (scenario, W, S, cW, z, method, grid_size, search_range)
+    chunks = monte_carlo(_trial_chunk, n_trials, chunk_size=chunk_size, rng=gen, args=args,
+                         executor=executor)  # fmt: skip
+    theta = np.concatenate(chunks)
     err = theta - scenario.doa
     mse = float(np.mean(err**2))
     crb = float(crb_from_gains(scenario, cW, cS))
@@ -267,3 +275,11 @@ def doa_mse(
         estimates=theta,
         method=method,
     )
+
+
+def _trial_chunk(n, rng, scenario, W, S, cW, z, method, grid_size, search_range) -> np.ndarray:
+    """DoA estimates of `n` fresh trials (module level, so process pools can pickle it)."""
+    with single_blas_thread():  # one small LAPACK call per chunk: a thread pool only waits
+        Y = _draw(scenario, cW, z, n, rng)
+        # W was validated by _setup: the estimator takes its gain a^H W a as is
+        return _estimate(Y, scenario, W, S, method, grid_size, search_range, 1e-12, cW=cW).doa

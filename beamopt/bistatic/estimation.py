@@ -63,6 +63,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._repr import summary_repr
 from .._validation import as_array, as_covariance, check_int, check_positive
 from ..arrays import element_positions
 from .scenario import BistaticScenario
@@ -96,6 +97,8 @@ class DoaEstimate:
     alpha: complex | np.ndarray
     log_likelihood: float | np.ndarray
     method: str
+
+    __repr__ = summary_repr
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,12 @@ def _axes(ax):
     return ax
 
 
+def _rate_label(fronts) -> str:
+    """x label: "rate", or "sum rate" for boundaries of several users (their metadata)."""
+    labels = {getattr(f, "metadata", {}).get("rate_label", "rate (bit/s/Hz)") for f in fronts}
+    return labels.pop() if len(labels) == 1 else "rate (bit/s/Hz)"
+
+
 def _values(y, rmse_deg: bool) -> np.ndarray:
     """CRB/MSE in rad^2 -> what is drawn; non-finite values become NaN (left out)."""
     y = np.asarray(y, dtype=float)
@@ -154,7 +160,7 @@ def plot_boundary(
     """
     ax = _axes(ax)
     _draw_front(ax, front, label, rmse_deg, kwargs)
-    ax.set_xlabel("rate (bit/s/Hz)")
+    ax.set_xlabel(_rate_label([front]))
     _finish(ax, _RMSE_LABEL if rmse_deg else _CRB_LABEL, legend)
     _set_y_range(ax, ylim, max_ratio, rmse_deg)
     return ax
@@ -201,7 +207,7 @@ def plot_boundaries(
     for i, front in enumerate(fronts):
         style = {**kwargs, **(styles[i] if styles is not None else {})}
         _draw_front(ax, front, None if labels is None else labels[i], rmse_deg, style)
-    ax.set_xlabel("rate (bit/s/Hz)")
+    ax.set_xlabel(_rate_label(fronts))
     _finish(ax, _RMSE_LABEL if rmse_deg else _CRB_LABEL, legend)
     _set_y_range(ax, ylim, max_ratio, rmse_deg)
     return ax

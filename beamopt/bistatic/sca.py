@@ -32,10 +32,15 @@ Two additions make the answer trustworthy:
   `bound_gap` and `crb_lower_bound`, and its status says whether the gap is within
   `gap_tolerance`. Points found by the search that beat SCA seed one more SCA run.
 
-The SDPs are solved in normalised units ($\tilde W = W/P$, unit-norm channels and
-steering vector, targets $\gamma_k/\Gamma_k$ with $\Gamma_k = P\|h_k\|^2/\sigma_c^2$),
-built once with cvxpy parameters for the weights and re-solved for every iteration,
-start and bound probe.
+The SDPs are solved in the span basis of $\{a, h_1, \dots, h_K\}$ and in normalised
+units (`beamopt.bistatic._span`; $N_t$ enters only when the basis is built and the design
+lifted back), by the dedicated interior-point method of `beamopt.bistatic._support_ipm`
+(several directions per batch; PSD iterates by construction) or, with an explicit
+`solver`, by cvxpy on one problem compiled per scenario with parameters for the directions
+and targets (`beamopt.bistatic._sca_subproblem`). Every answer is repaired to exact
+feasibility; targets are checked first by the least-power design of
+`beamopt.bistatic._power_min`, which certifies unreachable ones
+(`beamopt.bistatic._sca_engine` runs the whole design).
 
 References
 ----------
@@ -49,7 +54,7 @@ import time
 
 import numpy as np
 
-from .._cvxpy_solve import check_solver, solve_with_fallback
+from .._cvxpy_solve import check_solver
 from .._validation import (
     as_array,
     as_generator,
@@ -58,16 +63,13 @@ from .._validation import (
     check_psd,
     check_shape_tail,
 )
-from ..result import CONVERGED, MAX_ITERATIONS, OPTIMAL, BeamformingResult
+from ..result import CONVERGED, OPTIMAL, BeamformingResult
 from . import _frontier as fr
-from ._sca_bound import certify
-from ._sca_starts import beams_start, random_start
-from ._sca_subproblem import build, clean, repair
-from ._sdp import gaussian_sdp, span_basis
+from ._power_min import min_power
+from ._sca_engine import Engine, Outcome, Run
 from ._targets import check_single_user_reachable, raise_infeasible, snr_targets
-from .closed_form import gaussian_isac_beamformer
-from .comm import communication_rate, communication_sinr
-from .crb import crb_doa
+from .comm import communication_sinr
+from .crb import crb_from_gains
 from .scenario import BistaticScenario, check_scenario
 
 __all__ = ["sca_superposition", "GAP_ABOVE_TOLERANCE", "STARTS"]
@@ -76,21 +78,6 @@ __all__ = ["sca_superposition", "GAP_ABOVE_TOLERANCE", "STARTS"]
 GAP_ABOVE_TOLERANCE = "gap_above_tolerance"
 #: Structured starts (besides ``n_starts`` random ones and ``initial_point``).
 STARTS = ("gaussian", "beams")
-
-
-def _default_start(scenario, gamma, solver, solver_options):
-    """The optimal Gaussian-only design (Proposition 1, or the multi-user SDP), Rs = 0."""
-    zeros = np.zeros((scenario.n_tx, scenario.n_tx), dtype=complex)
-    if scenario.n_users == 1:
-        check_single_user_reachable(scenario, gamma[0])
-        s2c = scenario.comm_noise_power
-        g = min(gamma[0], scenario.max_snr[0])
-        w = gaussian_isac_beamformer(scenario.a, scenario.channel, scenario.power, g, s2c)
-        return np.outer(w, w.conj())[None], zeros
-    W, _ = gaussian_sdp(scenario, gamma, solver=solver, solver_options=solver_options)
-    if W is None:
-        raise_infeasible(scenario, gamma, solver, solver_options)
-    return W, zeros
 
 
 def _check_start(scenario, gamma, initial_point):
@@ -118,17 +105,6 @@ def _check_start(scenario, gamma, initial_point):
     return W, Rs
 
 
-def _gains(scenario, Wn, Rn):
-    """Normalised information Phi and gains (w, s) of a normalised design (Wn per user)."""
-    a = scenario.a / np.sqrt(scenario.n_tx)
-    # einsum, not matmul: a BLAS matrix-vector product per SCA iteration is slower with
-    # the default thread pool than with one thread (and this is the loop's only O(n_tx^2) work)
-    w = np.einsum("i,kij,j->", a.conj(), Wn, a).real
-    s = np.einsum("i,ij,j->", a.conj(), Rn, a).real
-    kappa = scenario.g0 * scenario.power * scenario.n_tx
-    return float(fr.information_shape(w, s, kappa, scenario.n_rx)), w, s
-
-
 def _check_starts(starts, n_starts):
     if isinstance(starts, str):
         starts = (starts,)
@@ -142,87 +118,108 @@ def _check_starts(starts, n_starts):
     return tuple(dict.fromkeys(starts)), check_int(n_starts, "n_starts", minimum=0)
 
 
-class _Solver:
-    """One compiled support SDP shared by every start, SCA iteration and bound probe."""
+def check_reachable(engine: Engine, gamma) -> None:
+    r"""Raise [`InfeasibleError`][beamopt.InfeasibleError] unless the targets can be met.
 
-    def __init__(self, scenario, gamma, Q, solver, solver_options):
-        self.sc, self.gamma = scenario, gamma
-        self.sub = build(scenario, gamma, Q)
-        self.solver, self.options = solver, solver_options
-        self.kappa = scenario.g0 * scenario.power * scenario.n_tx
-        self.lines = []  # (nu, c, D): half-planes c s + nu w <= D containing the gain region
-        self.solves = 0
-        self.notes = []
-
-    def support(self, nu, c):
-        """Solve in direction (nu, c); returns the repaired design, its Phi, w, s (or None)."""
-        sub = self.sub
-        sub.nu.value, sub.c.value = float(nu), float(c)
-        info = solve_with_fallback(sub.problem, self.solver, self.options)
-        self.solves += 1
-        if info.infeasible:  # cannot happen for reachable targets, barring solver trouble
-            self.notes.append(f"support solve at nu={nu:.3g}: {info.message}")
-            return None
-        Q = sub.Q
-        Wc = Q @ clean(np.stack([V.value for V in sub.Ws])) @ Q.conj().T
-        Wc, Rc = repair(self.sc, self.gamma, Wc, Q @ clean(sub.R.value) @ Q.conj().T)
-        phi, w, s = _gains(self.sc, Wc, Rc)
-        D = max(sub.dual_bound(nu, c), c * s + nu * w)
-        self.lines.append((float(nu), float(c), D))
-        return Wc, Rc, phi, w, s, D
-
-    def climb(self, Wn, Rn, max_iterations, tolerance):
-        """SCA from a feasible normalised design; a record of the run."""
-        phi, w, _ = _gains(self.sc, Wn, Rn)
-        history, slopes, status, iterations = [phi], [], MAX_ITERATIONS, 0
-        for _ in range(max_iterations):
-            nu = float(fr.slope(w, self.kappa, self.sc.n_rx))
-            out = self.support(nu, 1.0)
-            iterations += 1
-            slopes.append(nu)
-            if out is None:
-                status = CONVERGED
-                break
-            Wc, Rc, phi_new, w_new, _, _ = out
-            if phi_new < phi:  # solver round-off near convergence: keep the monotone iterate
-                status = CONVERGED
-                break
-            gain = phi_new - phi
-            Wn, Rn, phi, w = Wc, Rc, phi_new, w_new
-            history.append(phi)
-            if gain <= tolerance * phi:
-                status = CONVERGED
-                break
-        return {"W": Wn, "R": Rn, "phi": phi, "history": history, "nu": slopes,
-                "status": status, "iterations": iterations}  # fmt: skip
+    One user: $\gamma \le P\|h\|^2/\sigma_c^2$. Several: the least Gaussian-only power
+    (`beamopt.bistatic._power_min`, certified either way) is within the budget.
+    """
+    sc = engine.scenario
+    if sc.n_users == 1:
+        check_single_user_reachable(sc, gamma[0])
+    elif not min_power(engine.problem(gamma)).feasible:
+        raise_infeasible(sc, gamma)
 
 
-def _starts(scenario, gamma, Q, initial_point, starts, n_starts, rng, solver, solver_options):
-    """Named normalised feasible starts, in the order they are run."""
-    P = scenario.power
-    out, notes = [], []
-    if initial_point is not None:
-        W, Rs = _check_start(scenario, gamma, initial_point)
-        out.append(("initial", W / P, Rs / P))
-    for name in starts:
-        x = (_default_start(scenario, gamma, solver, solver_options) if name == "gaussian"
-             else beams_start(scenario, gamma, Q))  # fmt: skip
-        if x is None:
-            notes.append(f"start {name!r} skipped: its beams cannot meet the targets")
-        else:
-            out.append((name, x[0] / P, x[1] / P))
-    gen = as_generator(rng)
-    for j in range(n_starts):
-        x = random_start(scenario, gamma, Q, gen)
-        if x is None:
-            notes.append(f"random start {j} skipped: no feasible power split found")
-        else:
-            out.append((f"random{j}", x[0] / P, x[1] / P))
-    if not out:  # raises InfeasibleError if the targets are unreachable
-        W, Rs = _default_start(scenario, gamma, solver, solver_options)
-        out.append(("gaussian", W / P, Rs / P))
-    # LP and SDP round-off (~1e-9) can leave a start a hair short of a target
-    return [(name, *repair(scenario, gamma, W, R)) for name, W, R in out], notes
+def _only_design(scenario):
+    """The largest single-user target admits one design: all power to the user, Rs = 0.
+
+    (An SDP with an empty interior, which interior-point solvers handle badly.)
+    """
+    from ._span import span_problem
+
+    p = span_problem(scenario, scenario.max_snr, True)
+    X = np.outer(p.U[0], p.U[0].conj())[None]
+    Y = np.zeros_like(X[0])
+    w, s = p.gains(X, Y)
+    phi = float(fr.information_shape(w, s, p.kappa, p.n_rx))
+    run = Run(X, Y, phi, [phi], [], CONVERGED, 0)
+    return Outcome([("only", run)], phi, 0, [], p)
+
+
+def lift(scenario, p, X, Y):
+    r"""Normalised span-basis blocks -> covariances in watts, PSD by construction.
+
+    Each block is factored ($X = V V^H$, eigenvalues clipped at zero) and lifted as
+    $P\,(QV)(QV)^H$; returns `W` of shape (K, n_tx, n_tx) and `Rs` (n_tx, n_tx).
+    """
+    from . import _lowrank as lowrank
+
+    Q, P = p.Q, scenario.power
+    F = lowrank.from_dense(np.concatenate([X, Y[None]]))  # (K + 1, d, r)
+    G = np.sqrt(P) * np.einsum("ia,kar->kir", Q, F)
+    M = np.einsum("kir,kjr->kij", G, G.conj())
+    return M[:-1], M[-1]
+
+
+def result_from(scenario, out: Outcome, gap_tolerance, tolerance, reduce, start):
+    """The public result of an engine outcome (CRB, rates and certificate from the span data)."""
+    p = out.problem
+    name, best = out.best
+    K, n = scenario.n_users, scenario.n_tx
+    t0 = time.perf_counter()
+    W, Rs = lift(scenario, p, best.X, best.Y)
+    profile = {**out.profile, "lift": time.perf_counter() - t0}
+    w, s = p.gains(best.X, best.Y)
+    scale_gain = scenario.power * n
+    crb = float(crb_from_gains(scenario, scale_gain * w, scale_gain * s))
+    sinr = p.sinr(best.X, best.Y)
+    scale = 2.0 * scenario.n_symbols * scenario.db_norm2
+    info = 1.0 / crb
+    info_upper = max(scale * out.upper, info) if np.isfinite(out.upper) else np.nan
+    gap = info_upper / info - 1.0
+    if np.isnan(gap):
+        status = best.status
+    else:
+        status = OPTIMAL if gap <= gap_tolerance else GAP_ABOVE_TOLERANCE
+    sca_solves = int(sum(r.iterations for _, r in out.runs))
+    summary = f"SCA from {len(out.runs)} starts ({sca_solves} SDP solves), best {name!r}"
+    if not np.isnan(gap):
+        summary += f"; certified gap {gap:.2e} ({out.bound_solves} bound solves)"
+        if status == GAP_ABOVE_TOLERANCE:
+            summary += f" above gap_tolerance {gap_tolerance:g}"
+    if K == 1:
+        W, sinr = W[0], float(sinr[0])
+    return BeamformingResult(
+        W=W,
+        Rs=Rs,
+        crb=crb,
+        rate=np.log2(1.0 + sinr),
+        sinr=sinr,
+        objective=crb,
+        status=status,
+        method="sca",
+        iterations=sca_solves,
+        solve_time=time.perf_counter() - start,
+        message="; ".join([summary, *out.notes]),
+        history=1.0 / (scale * np.asarray(best.history)),
+        extras={
+            "starts": tuple(nm for nm, _ in out.runs),
+            "start_crbs": np.array([1.0 / (scale * r.phi) for _, r in out.runs]),
+            "start_iterations": np.array([r.iterations for _, r in out.runs]),
+            "best_start": name,
+            "bound_gap": float(gap),
+            "crb_lower_bound": 1.0 / info_upper if np.isfinite(info_upper) else np.nan,
+            "information": float(info),
+            "information_upper": float(info_upper),
+            "bound_solves": int(out.bound_solves),
+            "gap_tolerance": gap_tolerance,
+            "nu": np.asarray(best.nu),
+            "tolerance": tolerance,
+            "reduce": reduce,
+            "profile": profile,
+        },
+    )
 
 
 def sca_superposition(
@@ -253,9 +250,10 @@ def sca_superposition(
         A feasible warm start, run first: `W` of shape (n_tx, n_tx), or (n_users,
         n_tx, n_tx) with several users, and `Rs` of shape (n_tx, n_tx), in W.
     starts : sequence of {"gaussian", "beams"}
-        Structured starts: the optimal Gaussian-only design (Proposition 1 or the
-        multi-user SDP, $R_s = 0$), and a beam toward each user plus a sensing beam
-        toward the target with the least power that meets the targets in the user beams.
+        Structured starts: the optimal Gaussian-only design ($R_s = 0$), and a beam
+        toward each user plus a sensing beam toward the target with the least power that
+        meets the targets in the user beams (matched, zero-forcing or least-power MMSE
+        beams).
     n_starts : int
         Seeded random feasible starts (beams perturbed inside the span, >= 0).
     rng : None, int or numpy.random.Generator
@@ -273,13 +271,17 @@ def sca_superposition(
         Bound the optimum from above (see the module docstring); `False` skips it
         (`bound_gap` is then NaN and the status is SCA's).
     gap_tolerance : float
-        Relative gap on the DoA information below which the design counts as optimal.
-        The default sits above the conic solver's accuracy (certified gaps of optimal
-        designs reach about $10^{-6}$), so an optimal design is not flagged for round-off.
+        Relative gap on the DoA information below which the design counts as optimal
+        (the bound search itself aims at a tenth of it).
     max_bound_solves : int
-        Cap on the extra SDP solves of the bound search (>= 0).
+        Cap on the extra SDP solves of the bound search (>= 0); a design whose gap is
+        still above `gap_tolerance` then returns with `status="gap_above_tolerance"`.
     solver, solver_options :
-        cvxpy back-end and options (default Clarabel, then SCS).
+        `None` (default): the dedicated interior-point method of
+        `beamopt.bistatic._support_ipm` (no cvxpy). A cvxpy solver name (e.g.
+        `"CLARABEL"`, `"SCS"`) solves the same SDPs with cvxpy instead, compiled once
+        per call with parameters for the directions and targets; `solver_options`
+        are passed to it.
 
     Returns
     -------
@@ -292,7 +294,11 @@ def sca_superposition(
         `start_iterations` (one entry per start run), `best_start`,
         `bound_gap` (`information_upper / information - 1`), `crb_lower_bound`,
         `information`, `information_upper`, `bound_solves`, `gap_tolerance`,
-        `nu` (the best run's tangent slopes), `tolerance`, `reduce`.
+        `nu` (the best run's tangent slopes), `tolerance`, `reduce` and `profile`
+        (seconds spent in `setup` (span basis, and the cvxpy compile with a `solver`),
+        `feasibility` (least-power check), `starts`, `sca`, `bound`, `lift` (the
+        covariances in `n_tx` dimensions), in `repair` and in all support `solve`s, and
+        the number of `support_solves`).
 
     Raises
     ------
@@ -321,88 +327,26 @@ def sca_superposition(
         if not isinstance(flag, bool):
             raise ValueError(f"{name} must be True or False; got {flag!r}")
     starts, n_starts = _check_starts(starts, n_starts)
-    if np.any(gamma > scenario.max_snr * (1 + 1e-12)):
-        _default_start(scenario, gamma, solver, solver_options)  # raises InfeasibleError
-    P = scenario.power
-    scale = 2.0 * scenario.n_symbols * scenario.db_norm2
-    Q = span_basis(scenario, reduce)
+    gen = as_generator(rng)
+    if scenario.n_users == 1:
+        check_single_user_reachable(scenario, gamma[0])
     if scenario.n_users == 1 and gamma[0] >= scenario.max_snr[0] * (1 - 1e-12):
         if initial_point is not None:
             _check_start(scenario, gamma, initial_point)
-        # the largest target admits one design only: all power to the user, Rs = 0
-        # (an SDP with an empty interior, which interior-point solvers handle badly)
-        u = scenario.channel / np.linalg.norm(scenario.channel)
-        Wn = np.outer(u, u.conj())[None]
-        phi = _gains(scenario, Wn, 0 * Wn[0])[0]
-        run = {"W": Wn, "R": np.zeros_like(Wn[0]), "phi": phi, "history": [phi], "nu": [],
-               "status": CONVERGED, "iterations": 0}  # fmt: skip
-        runs, notes, upper, solves = [("only", run)], [], phi, 0
+        out = _only_design(scenario)
     else:
-        points, notes = _starts(scenario, gamma, Q, initial_point, starts, n_starts, rng,
-                                solver, solver_options)  # fmt: skip
-        engine = _Solver(scenario, gamma, Q, solver, solver_options)
-        runs = [(name, engine.climb(W, R, max_iterations, tolerance)) for name, W, R in points]
-        upper, solves = np.nan, 0
-        if certify_gap:
-            best_phi = max(r["phi"] for _, r in runs)
-
-            def oracle(nu, c):
-                out = engine.support(nu, c)
-                return (out[5], out[2], out[:2]) if out is not None else (np.inf, -np.inf, None)
-
-            n0 = engine.solves
-            upper, found, _, _ = certify(
-                oracle, engine.lines, best_phi, engine.kappa, scenario.n_rx,
-                gap_tolerance, max_bound_solves,
-            )  # fmt: skip
-            if found is not None:  # the search found a better point: let SCA polish it
-                runs.append(("bound", engine.climb(*found, max_iterations, tolerance)))
-                upper = max(upper, runs[-1][1]["phi"])
-            solves = engine.solves - n0
-        notes += engine.notes
-    name, best = max(runs, key=lambda r: r[1]["phi"])
-    W_out = P * (best["W"] if scenario.n_users > 1 else best["W"][0])
-    Rs_out = P * best["R"]
-    crb = crb_doa(scenario, P * best["W"].sum(axis=0), Rs_out)
-    info = 1.0 / crb
-    info_upper = max(scale * upper, info) if np.isfinite(upper) else np.nan
-    gap = info_upper / info - 1.0
-    if np.isnan(gap):
-        status = best["status"]
-    else:
-        status = OPTIMAL if gap <= gap_tolerance else GAP_ABOVE_TOLERANCE
-    sca_solves = int(sum(r["iterations"] for _, r in runs))
-    summary = f"SCA from {len(runs)} starts ({sca_solves} SDP solves), best {name!r}"
-    if not np.isnan(gap):
-        summary += f"; certified gap {gap:.2e} ({solves} bound solves)"
-        if status == GAP_ABOVE_TOLERANCE:
-            summary += f" above gap_tolerance {gap_tolerance:g}"
-    return BeamformingResult(
-        W=W_out,
-        Rs=Rs_out,
-        crb=crb,
-        rate=communication_rate(scenario, W_out, Rs_out),
-        sinr=communication_sinr(scenario, W_out, Rs_out),
-        objective=crb,
-        status=status,
-        method="sca",
-        iterations=sca_solves,
-        solve_time=time.perf_counter() - start,
-        message="; ".join([summary, *notes]),
-        history=1.0 / (scale * np.asarray(best["history"])),
-        extras={
-            "starts": tuple(n for n, _ in runs),
-            "start_crbs": np.array([1.0 / (scale * r["phi"]) for _, r in runs]),
-            "start_iterations": np.array([r["iterations"] for _, r in runs]),
-            "best_start": name,
-            "bound_gap": float(gap),
-            "crb_lower_bound": 1.0 / info_upper if np.isfinite(info_upper) else np.nan,
-            "information": float(info),
-            "information_upper": float(info_upper),
-            "bound_solves": int(solves),
-            "gap_tolerance": gap_tolerance,
-            "nu": np.asarray(best["nu"]),
-            "tolerance": tolerance,
-            "reduce": reduce,
-        },
-    )
+        engine = Engine(scenario, reduce=reduce, solver=solver, solver_options=solver_options)
+        with engine.timed("feasibility"):
+            check_reachable(engine, gamma)
+        initial = None
+        if initial_point is not None:
+            X, Y = engine.project(*_check_start(scenario, gamma, initial_point))
+            initial = [("initial", X, Y)]
+        out = engine.design(
+            gamma, starts=starts, initial=initial, n_starts=n_starts, rng=gen,
+            max_iterations=max_iterations, tolerance=tolerance, certify_gap=certify_gap,
+            gap_tolerance=gap_tolerance, max_bound_solves=max_bound_solves,
+        )  # fmt: skip
+        for key in ("setup", "feasibility"):  # spent before the design itself
+            out.profile[key] = engine.profile.get(key, 0.0)
+    return result_from(scenario, out, gap_tolerance, tolerance, reduce, start)

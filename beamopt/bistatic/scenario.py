@@ -10,12 +10,15 @@ a(\phi)^H$.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import numbers
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
+from .._repr import short_repr
 from .._validation import (
     as_array,
     as_generator,
@@ -25,10 +28,25 @@ from .._validation import (
     readonly,
 )
 from ..arrays import steering_vector, steering_vector_derivative
-from ..units import dbm_to_watt
+from ..units import dbm_to_watt, linear_to_db
+from ._units import to_fields, to_geometry
 from .channels import path_loss, rician_channel
 
 __all__ = ["BistaticScenario", "check_scenario"]
+
+
+def _geometry_units(from_geometry):
+    """`from_geometry` taking the scenario's W/radian names too (see the class Notes)."""
+
+    names = tuple(inspect.signature(from_geometry).parameters)[1:]  # without cls
+
+    @functools.wraps(from_geometry)
+    def wrapper(cls, **kwargs):
+        geometry, exact = to_geometry(kwargs, "BistaticScenario.from_geometry()", names)
+        scenario = from_geometry(cls, **geometry)
+        return scenario.replace(**exact) if exact else scenario
+
+    return wrapper
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +91,13 @@ class BistaticScenario:
     -----
     The scenario is immutable; use [`replace`][beamopt.BistaticScenario.replace] for variations.
     Derived quantities (steering vectors, `g0`) are computed once and cached.
+
+    One unit vocabulary: the constructor, [`replace`][beamopt.BistaticScenario.replace],
+    [`from_geometry`][beamopt.BistaticScenario.from_geometry] and
+    [`default`][beamopt.BistaticScenario.default] all accept each quantity under its linear
+    name or its logarithmic one, `power` (W) or `power_dbm`, `noise_power` or `noise_dbm`,
+    `comm_noise_power` or `comm_noise_dbm`, `dod`/`doa` (rad) or `dod_deg`/`doa_deg`, but
+    not both; an unknown name is a `ValueError` naming the close matches.
     """
 
     n_tx: int
@@ -180,12 +205,31 @@ class BistaticScenario:
             self.power * np.sum(np.abs(self.channels) ** 2, axis=-1) / self.comm_noise_power
         )
 
+    def __repr__(self) -> str:
+        # the channel alone is n_users x n_tx complex numbers: headline numbers only
+        custom = self.tx_positions is not None or self.rx_positions is not None
+        return short_repr(self, {
+            "n_tx": self.n_tx, "n_rx": self.n_rx, "n_users": self.n_users,
+            "dod_deg": np.rad2deg(self.dod), "doa_deg": np.rad2deg(self.doa),
+            "power_dbm": linear_to_db(self.power) + 30.0,
+            "sensing_snr_db": linear_to_db(self.sensing_snr),
+            "max_snr_db": linear_to_db(self.max_snr), "n_symbols": self.n_symbols,
+            "positions": "custom" if custom else None,
+        })  # fmt: skip
+
     def replace(self, **changes) -> BistaticScenario:
-        """Return a copy with some fields replaced (validated again)."""
+        """Return a copy with some fields replaced (validated again).
+
+        Takes the field names (`power`, `doa`, ...) or their dBm/degree names
+        (`power_dbm`, `doa_deg`, ...). Geometry (distances, user angles) is not stored:
+        build a new scenario with [`from_geometry`][beamopt.BistaticScenario.from_geometry].
+        """
+        changes = to_fields(changes, "BistaticScenario.replace()", _FIELDS, _GEOMETRY)
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------ constructors
     @classmethod
+    @_geometry_units
     def from_geometry(
         cls,
         *,
@@ -219,6 +263,8 @@ class BistaticScenario:
         Every argument is checked here and a bad one is named with its unit: angles in
         degrees (target angles in $(-90, 90)$, user angles in $[-90, 90]$), distances in
         metres ($> 0$), powers in dBm (real numbers; text such as `"30"` is refused).
+        The scenario's own names are accepted instead (`power=` in W for `power_dbm`,
+        `noise_power`, `comm_noise_power`, `dod=`/`doa=` in radians), not both.
         """
         dod = check_real(dod_deg, "dod_deg", "degrees", lower=-90, upper=90)
         doa = check_real(doa_deg, "doa_deg", "degrees", lower=-90, upper=90)
@@ -329,6 +375,23 @@ class BistaticScenario:
         parameters.
         """
         return cls.from_geometry(**overrides)
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(BistaticScenario))
+_GEOMETRY = tuple(inspect.signature(BistaticScenario.from_geometry).parameters)
+
+
+def _accept_units(init):
+    """The dataclass constructor, taking dBm/degree names too (see the class Notes)."""
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **to_fields(kwargs, "BistaticScenario()", _FIELDS, _GEOMETRY))
+
+    return __init__
+
+
+BistaticScenario.__init__ = _accept_units(BistaticScenario.__init__)
 
 
 def check_scenario(scenario, *, single_user: str | None = None) -> BistaticScenario:

@@ -48,6 +48,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .._repr import short_repr, span
 from .._validation import as_array, check_choice, check_unit_interval
 from ..errors import InfeasibleError
 from . import _lowrank as lowrank
@@ -99,6 +100,12 @@ class SchemeDesign:
     Rs_factor: np.ndarray
     crb: np.ndarray
     rate: np.ndarray
+
+    def __repr__(self) -> str:
+        return short_repr(self, {
+            "scheme": self.scheme, "signal": self.signal, "n_points": self.crb.size,
+            "parameter": span(self.parameter), "rate": span(self.rate), "crb": span(self.crb),
+        })  # fmt: skip
 
     @cached_property
     def W(self) -> np.ndarray:

@@ -53,6 +53,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .._repr import short_repr, span
 from .._validation import as_array, check_int, check_positive
 from . import _frontier as fr
 from . import _lowrank as lowrank
@@ -119,6 +120,14 @@ class SuperpositionDesign:
     def Rs(self) -> np.ndarray:
         """Deterministic sample covariance $R_s$, shape S + (n_tx, n_tx), complex."""
         return lowrank.dense(self.Rs_factor)
+
+    def __repr__(self) -> str:
+        return short_repr(self, {
+            "n_targets": self.crb.size, "n_tx": self.W_factor.shape[-2],
+            "snr_min": span(self.snr_min), "crb": span(self.crb),
+            "max_bound_gap": float(np.max(self.bound_gap, initial=0.0)),
+            "rounds": self.rounds, "rtol": self.rtol,
+        })  # fmt: skip
 
     @property
     def converged(self) -> bool:

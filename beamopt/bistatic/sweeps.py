@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 from numpy.linalg import norm
 
-from .._io import csv_text, progress_bar, write_atomic
+from .._io import csv_text, write_atomic
+from .._parallel import check_executor, run_tasks, spawn_generators
+from .._repr import short_repr, span
 from .._validation import as_array, as_generator, check_choice, check_int, check_unit_interval
 from . import _lowrank as lowrank
 from .closed_form import mrt_covariance
@@ -121,6 +123,15 @@ class CrbSweep:
     sensing_snr_db: np.ndarray
     metadata: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return short_repr(self, {
+            "x_label": self.x_label, "n_points": self.x.size,
+            "x": span(self.x),
+            "signals": self.signals,
+            "crb": span(self.crb), "mse": None if self.mse is None else span(self.mse),
+            "n_trials": self.metadata.get("n_trials") or None,
+        })  # fmt: skip
+
     def plot(self, ax=None, **kwargs):
         """Draw the curves with [`beamopt.plots.plot_crb_sweep`][]; returns the Axes."""
         from .plots import plot_crb_sweep
@@ -150,6 +161,7 @@ def crb_sweep(
     deterministic_fraction: float = 0.1,
     n_trials: int = 0,
     rng=None,
+    executor=None,
     progress: bool = False,
 ) -> CrbSweep:
     r"""Sensing-only CRBs (and estimator MSEs) of the Section V-A signals over scenarios.
@@ -175,9 +187,15 @@ def crb_sweep(
         Monte Carlo trials per point for the estimator MSE via
         [`beamopt.doa_mse`][beamopt.bistatic.echoes.doa_mse]; 0 (default) skips the estimator.
     rng : None, int or numpy.random.Generator
-        Randomness of the Monte Carlo trials (used in sweep order).
+        Randomness of the Monte Carlo trials: point $j$ draws from child $j$ of `rng`
+        (`numpy.random.Generator.spawn`), its signals in turn.
+    executor : concurrent.futures.Executor, optional
+        Runs the Monte Carlo of each point (with `n_trials > 0`): a thread or process
+        pool, or dask.distributed's `Client.get_executor()`; None runs them here. Every
+        executor gives the same numbers as the serial loop.
     progress : bool
-        Show a tqdm progress bar over the sweep points.
+        Show a progress bar over the sweep points (off by default; the command line turns
+        it on).
 
     Returns
     -------
@@ -196,21 +214,34 @@ def crb_sweep(
             f"scenarios and x must have the same non-zero length; got {len(scenarios)} and {x.size}"
         )
     n_trials = check_int(n_trials, "n_trials", minimum=0)
-    mse_fn = doa_mse if n_trials > 0 else None
+    if n_trials == 1:
+        raise ValueError("n_trials must be 0 (no estimator) or an integer >= 2; got 1")
+    check_executor(executor)
     gen = as_generator(rng)
     f = float(check_unit_interval(deterministic_fraction, "deterministic_fraction"))
     crb = np.empty((len(signals), x.size))
-    mse = np.empty_like(crb) if mse_fn is not None else None
-    for j, sc in enumerate(progress_bar(scenarios, progress, "sweep")):
+    for j, sc in enumerate(scenarios):
         # every design is a share of one MRT beam: its gain a^H M a from the rank-one factor
         gain = lowrank.quad(sc.a, lowrank.from_vector(np.sqrt(sc.power) * sc.a / norm(sc.a)))
         for i, s in enumerate(signals):
             share = _deterministic_share(s, f)
             crb[i, j] = crb_from_gains(sc, (1.0 - share) * gain, share * gain)
-            if mse_fn is not None:
-                W, Rs = sensing_only_design(sc, s, f)
-                Rs_model = None if s == "gaussian" else Rs
-                mse[i, j] = mse_fn(sc, W, Rs_model, n_trials=n_trials, rng=gen).mse
+    mse = None
+    if n_trials > 0:
+        gens = spawn_generators(gen, x.size)
+        tasks = [(sc, signals, f, n_trials, g) for sc, g in zip(scenarios, gens)]
+        rows = run_tasks(_point_mse, tasks, executor=executor, progress=progress, desc="sweep")
+        mse = np.array(rows).T
     snr_db = 10.0 * np.log10([sc.sensing_snr for sc in scenarios])
     meta = {"deterministic_fraction": float(deterministic_fraction), "n_trials": n_trials}
     return CrbSweep(x, x_label, signals, crb, mse, snr_db, meta)
+
+
+def _point_mse(scenario, signals, f, n_trials, rng) -> list[float]:
+    """Estimator MSE of each signal at one sweep point (module level for process pools)."""
+    out = []
+    for s in signals:
+        W, Rs = sensing_only_design(scenario, s, f)
+        out.append(doa_mse(scenario, W, None if s == "gaussian" else Rs, n_trials=n_trials,
+                           rng=rng).mse)  # fmt: skip
+    return out

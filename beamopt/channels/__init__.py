@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "ChannelDataset": "dataset",
     "build_dataset": "dataset",
     "srs_baseline": "dataset",
+    "multipath_channels": "multipath",
     "E2EPrecoder": "e2e",
     "train_e2e_precoder": "e2e",
 }

@@ -19,12 +19,15 @@ from __future__ import annotations
 import io
 import json
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .._io import progress_bar, write_atomic
+from .._io import write_atomic
+from .._parallel import check_executor, run_tasks
+from .._repr import summary_repr
 from .._validation import check_int
 from .config import ChannelConfig
 from .generate import generate_channels
@@ -54,6 +57,8 @@ class ChannelDataset:
     history: np.ndarray
     target: np.ndarray
     observations: np.ndarray
+
+    __repr__ = summary_repr
 
     def __len__(self) -> int:
         return self.target.shape[0]
@@ -123,6 +128,18 @@ def _observe(config: ChannelConfig, history: np.ndarray, rng) -> np.ndarray:
     return (clean + np.sqrt(config.noise_var / 2.0) * noise).astype(np.complex64)
 
 
+#: sionna draws from a process-global seed: batches on threads of one process take turns
+_SIONNA_LOCK = threading.Lock()
+
+
+def _batch(config: ChannelConfig, n: int, seed: int, b: int):
+    """History, target and observations of batch `b` (module level for process pools)."""
+    channel_seed, noise_seed = np.random.SeedSequence([seed, b]).spawn(2)
+    with _SIONNA_LOCK:
+        h, t = generate_channels(config, n, seed=int(channel_seed.generate_state(1, np.uint32)[0]))
+    return h, t, _observe(config, h, np.random.default_rng(noise_seed))
+
+
 def build_dataset(
     config: ChannelConfig,
     n_samples: int,
@@ -130,7 +147,8 @@ def build_dataset(
     seed: int = 0,
     batch_size: int = 256,
     cache=None,
-    progress: bool = True,
+    executor=None,
+    progress: bool = False,
 ) -> ChannelDataset:
     r"""Generate (or load from `cache`) a seeded channel data set.
 
@@ -147,8 +165,13 @@ def build_dataset(
     cache : path, optional
         `.npz` file: loaded if it exists (and generated with this config, size and seed,
         else ValueError), else written atomically after generation.
+    executor : concurrent.futures.Executor, optional
+        Generates the batches in parallel: a process pool or dask.distributed's
+        `Client.get_executor()` (sionna's generator is seeded globally, so batches on
+        threads of one process take turns); None generates them here. Batch $b$ is seeded
+        by `[seed, b]` wherever it runs, so the set is the same for every executor.
     progress : bool
-        Progress bar over the batches (on stderr).
+        Progress bar over the batches (on stderr; off by default).
 
     Returns
     -------
@@ -163,17 +186,12 @@ def build_dataset(
         return ChannelDataset.load(
             cache, config=config, n_samples=n_samples, seed=seed, batch_size=batch_size
         )
-    starts = range(0, n_samples, batch_size)
-    hist, targ, obs = [], [], []
-    bar = progress_bar(starts, bool(progress) and sys.stderr is not None, "channels", len(starts))
-    for b, start in enumerate(bar):
-        n = min(batch_size, n_samples - start)
-        ss = np.random.SeedSequence([seed, b])
-        channel_seed, noise_seed = ss.spawn(2)
-        h, t = generate_channels(config, n, seed=int(channel_seed.generate_state(1, np.uint32)[0]))
-        hist.append(h)
-        targ.append(t)
-        obs.append(_observe(config, h, np.random.default_rng(noise_seed)))
+    check_executor(executor)
+    tasks = [(config, min(batch_size, n_samples - start), seed, b)
+             for b, start in enumerate(range(0, n_samples, batch_size))]  # fmt: skip
+    show = bool(progress) and sys.stderr is not None
+    hist, targ, obs = zip(*run_tasks(_batch, tasks, executor=executor, progress=show,
+                                     desc="channels"))  # fmt: skip
     data = ChannelDataset(
         config, seed, batch_size, np.concatenate(hist), np.concatenate(targ), np.concatenate(obs)
     )

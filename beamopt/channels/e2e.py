@@ -45,6 +45,7 @@ class E2EPrecoder(nn.Module):
         n_in = 2 * int(np.prod(self.obs_shape))
         n_out = 2 * int(np.prod(self.out_shape))
         self.obs_scale = 1.0
+        self.history = None  # the TrainingHistory of train_e2e_precoder
         self.net = nn.Sequential(
             nn.Linear(n_in, width),
             nn.GELU(),
@@ -88,6 +89,11 @@ def train_e2e_precoder(
     lr: float = 1e-3,
     width: int = 256,
     seed: int = 0,
+    validation=0.1,
+    eval_every: int = 100,
+    patience: int | None = None,
+    lr_schedule: str = "cosine",
+    progress: bool = False,
 ) -> E2EPrecoder:
     r"""Train [`E2EPrecoder`][beamopt.channels.e2e.E2EPrecoder] on (observation, channel) pairs.
 
@@ -102,24 +108,38 @@ def train_e2e_precoder(
         Linear DL SNR $\rho$ of the training objective, > 0.
     n_iterations, batch_size : int
     lr : float
-        Adam learning rate.
+        Peak Adam learning rate.
     width : int
     seed : int
-        Seeds the initialisation and the minibatches (CPU, bit-reproducible).
+        Seeds the initialisation, the held-out split and the minibatches (CPU,
+        bit-reproducible).
+    validation : float or tuple of arrays or None
+        Held-out pairs: a share in [0, 1) (default 0.1), 0 or None for none, or explicit
+        `(observations, channels)`. Their negative spectral efficiency is recorded every
+        `eval_every` iterations and the best weights are returned.
+    eval_every : int
+    patience : int or None
+        Early stopping after this many evaluations without improvement (None: never).
+    lr_schedule : {"cosine", "constant"}
+    progress : bool
 
     Returns
     -------
     E2EPrecoder
-        In eval mode.
+        In eval mode, with the training record in `history` (loss: minus the mean spectral
+        efficiency, bit/s/Hz).
     """
-    y = torch.as_tensor(np.asarray(observations), dtype=torch.complex64)
-    H = torch.as_tensor(np.asarray(channels), dtype=torch.complex64)
-    if H.ndim != 4 or y.shape[0] != H.shape[0]:
+    from .._training import LoopSettings, run
+    from ..training import resolve_validation
+
+    y = np.asarray(observations)
+    Hn = np.asarray(channels)
+    if Hn.ndim != 4 or y.ndim < 2 or y.shape[0] != Hn.shape[0]:
         raise ValueError(
             "channels must have shape (n, n_subcarriers, n_rx, n_tx) with n matching "
-            f"observations; got {tuple(H.shape)} and {tuple(y.shape)}"
+            f"observations; got {tuple(Hn.shape)} and {tuple(y.shape)}"
         )
-    n_tx = H.shape[-1]
+    n_tx = Hn.shape[-1]
     n_streams = check_int(n_streams, "n_streams")
     if n_streams > n_tx:
         raise ValueError(f"n_streams must be <= n_tx={n_tx}; got {n_streams}")
@@ -128,18 +148,41 @@ def train_e2e_precoder(
     batch_size = check_int(batch_size, "batch_size")
     check_positive(lr, "lr")
     seed = check_int(seed, "seed", minimum=0)
+    settings = LoopSettings(n_iterations=n_iterations, lr=lr, lr_schedule=lr_schedule,
+                            eval_every=eval_every, patience=patience)  # fmt: skip
+    (y, Hn), held = resolve_validation((y, Hn), validation, seed, ("observations", "channels"))
+    y_t = torch.as_tensor(y, dtype=torch.complex64)
+    H = torch.as_tensor(Hn, dtype=torch.complex64)
     gen = torch.Generator().manual_seed(seed)
-    state = torch.get_rng_state()
-    torch.manual_seed(seed)
-    model = E2EPrecoder(y.shape[1:], H.shape[1], n_tx, n_streams, width=width)
-    torch.set_rng_state(state)
-    model.obs_scale = float(y.abs().square().mean().sqrt())
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(n_iterations):
-        idx = torch.randint(y.shape[0], (batch_size,), generator=gen)
-        F = model(y[idx])
-        loss = -_se(H[idx], F, snr).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's global RNG untouched
+        torch.manual_seed(seed)
+        model = E2EPrecoder(y_t.shape[1:], H.shape[1], n_tx, n_streams, width=width)
+    model.obs_scale = float(y_t.abs().square().mean().sqrt())
+
+    def loss_fn(net, g):
+        idx = torch.randint(y_t.shape[0], (batch_size,), generator=g)
+        return -_se(H[idx], net(y_t[idx]), snr).mean()
+
+    validate = None
+    if held is not None:
+        y_val = torch.as_tensor(held[0], dtype=torch.complex64)
+        H_val = torch.as_tensor(held[1], dtype=torch.complex64)
+
+        @torch.no_grad()
+        def validate(net):
+            return float(-_se(H_val, net(y_val), snr).mean())
+
+    model, history = run(
+        model,
+        loss_fn,
+        settings=settings,
+        generator=gen,
+        validate=validate,
+        progress=progress,
+        desc="E2E precoder",
+        n_train=y_t.shape[0],
+        n_validation=0 if held is None else held[0].shape[0],
+        loss_name="minus spectral efficiency (bit/s/Hz)",
+    )
+    model.history = history
     return model.eval().requires_grad_(False)

@@ -21,6 +21,7 @@ import contextlib
 
 import numpy as np
 
+from .._lazy import require
 from .._validation import check_int
 from .config import ChannelConfig
 
@@ -138,6 +139,7 @@ def generate_channels(config: ChannelConfig, n_samples: int, *, seed: int = 0):
         raise ValueError(f"config must be a ChannelConfig; got {type(config).__name__}")
     n_samples = check_int(n_samples, "n_samples")
     seed = check_int(seed, "seed", minimum=0)
+    require("torch", "sionna", what="beamopt.generate_channels")
     import torch
     from sionna.phy.channel import cir_to_ofdm_channel, subcarrier_frequencies
 

@@ -18,7 +18,15 @@ from pathlib import Path
 from ..bistatic.scenario import BistaticScenario
 from ..bistatic.schemes import BOUNDARY_SIGNALS
 
-__all__ = ["ConfigError", "Option", "OPTIONS", "DEFAULTS", "load_config", "scenario_kwargs"]
+__all__ = [
+    "ConfigError",
+    "Option",
+    "OPTIONS",
+    "DEFAULTS",
+    "flag",
+    "load_config",
+    "scenario_kwargs",
+]
 
 
 class ConfigError(ValueError):
@@ -176,7 +184,8 @@ SWEEP_OPTIONS = [
         "workers",
         int,
         0,
-        "boundary/schemes: worker processes for n_draws > 1 (0: serial)",
+        "boundary/schemes (n_draws > 1) and crb-vs-snr (n_trials > 0): worker processes "
+        "(0: serial; the numbers do not depend on it)",
         lambda v: v >= 0,
         ">= 0",
     ),
@@ -215,7 +224,13 @@ def _toml_type(value) -> str:
     return {int: "integer", float: "float", str: "string"}.get(type(value), type(value).__name__)
 
 
-def _check_value(opt: Option, value, where: str):
+def flag(name: str) -> str:
+    """The command-line flag that overrides config key `name` (`n_points` -> `--n-points`)."""
+    return "--" + name.replace("_", "-")
+
+
+def _check_value(opt: Option, value, where: str, label: str | None = None):
+    label = label or f"key '{opt.name}'"
     ok_type = (
         isinstance(value, str)
         if opt.type is str
@@ -224,21 +239,18 @@ def _check_value(opt: Option, value, where: str):
     )
     if not ok_type:
         raise ConfigError(
-            f"{where}: key '{opt.name}' must be {_TYPE_WORDS[opt.type]}; "
-            f"got {_toml_type(value)} {value!r}",
+            f"{where}: {label} must be {_TYPE_WORDS[opt.type]}; got {_toml_type(value)} {value!r}",
             opt.name,
         )
     value = opt.type(value)
     if opt.type is float and not math.isfinite(value):
-        raise ConfigError(f"{where}: key '{opt.name}' must be finite; got {value!r}", opt.name)
+        raise ConfigError(f"{where}: {label} must be finite; got {value!r}", opt.name)
     if not opt.check(value):
-        raise ConfigError(
-            f"{where}: key '{opt.name}' must be {opt.allowed}; got {value!r}", opt.name
-        )
+        raise ConfigError(f"{where}: {label} must be {opt.allowed}; got {value!r}", opt.name)
     return value
 
 
-def validate_config(raw: Mapping, where: str = "config") -> dict:
+def validate_config(raw: Mapping, where: str = "config", overrides: Mapping | None = None) -> dict:
     """Validate a mapping of config keys and fill in the defaults.
 
     Parameters
@@ -247,6 +259,9 @@ def validate_config(raw: Mapping, where: str = "config") -> dict:
         Key-value pairs as parsed from TOML.
     where : str
         Source name used in error messages (e.g. the file name).
+    overrides : mapping, optional
+        Values from the command line (`--n-points 20`), applied over `raw`; a bad one is
+        reported under its flag.
 
     Returns
     -------
@@ -264,6 +279,12 @@ def validate_config(raw: Mapping, where: str = "config") -> dict:
         if key not in OPTIONS:
             raise ConfigError(f"{where}: unknown key '{key}' (allowed: {', '.join(OPTIONS)})", key)
         cfg[key] = _check_value(OPTIONS[key], value, where)
+    for key, value in (overrides or {}).items():
+        if key not in OPTIONS:
+            raise ConfigError(f"command line: unknown option {flag(key)}", key)
+        cfg[key] = _check_value(OPTIONS[key], value, "command line", flag(key))
+    if overrides:
+        where = f"{where} with the command-line options"
     for lo, hi in _ORDERED_PAIRS:
         if not cfg[lo] < cfg[hi]:
             raise ConfigError(
@@ -276,13 +297,15 @@ def validate_config(raw: Mapping, where: str = "config") -> dict:
     return cfg
 
 
-def load_config(path=None) -> dict:
+def load_config(path=None, overrides: Mapping | None = None) -> dict:
     """Read and validate a TOML config file; `None` gives the defaults.
 
     Parameters
     ----------
     path : str or os.PathLike, optional
         A TOML file with a flat table of keys from `OPTIONS`.
+    overrides : mapping, optional
+        Key values from the command line, applied over the file (see `validate_config`).
 
     Returns
     -------
@@ -296,7 +319,7 @@ def load_config(path=None) -> dict:
         [`validate_config`][beamopt.cli.config.validate_config].
     """
     if path is None:
-        return validate_config({})
+        return validate_config({}, "defaults", overrides)
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -309,7 +332,7 @@ def load_config(path=None) -> dict:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    return validate_config(raw, str(path))
+    return validate_config(raw, str(path), overrides)
 
 
 def scenario_kwargs(cfg: Mapping) -> dict:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._cvxpy_solve import solve_with_fallback
+from .._repr import summary_repr
 from .._validation import as_array, check_int, check_positive, readonly
 from ..errors import SolverError
 
@@ -41,6 +42,8 @@ class BCRBDesign:
     bcrb_trace: float
     status: str
     solver: str
+
+    __repr__ = summary_repr
 
 
 def data_fim_operator(derivatives, noise_var, n_snapshots: int = 1) -> np.ndarray:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._repr import summary_repr
 from .._validation import as_array, readonly
 from ._checks import as_noise
 
@@ -70,6 +71,8 @@ class FisherEstimate:
     contributions: np.ndarray
     parts: tuple[FisherEstimate, ...] = ()
 
+    __repr__ = summary_repr
+
 
 @dataclass(frozen=True)
 class BoundEstimate:
@@ -94,6 +97,8 @@ class BoundEstimate:
     trace_stderr: float
     keep: tuple[int, ...]
     fim: FisherEstimate
+
+    __repr__ = summary_repr
 
 
 def _estimate(G: np.ndarray, n_measurements: int) -> FisherEstimate:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._repr import summary_repr
 from .._validation import as_generator, check_int, check_positive
 from ._checks import as_samples, as_score_output
 
@@ -59,6 +60,8 @@ class InformationEstimate:
     n_levels: int
     sigma_min: float
     sigma_max: float
+
+    __repr__ = summary_repr
 
 
 def _call(score, x, sigma, cond, name):

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._parallel import check_executor, run_tasks
+from .._repr import summary_repr
 from .._validation import as_array, check_int, check_positive, readonly
 from ._checks import as_noise, as_samples, as_score_output
 
@@ -140,6 +142,8 @@ class TurboResult:
     converged: bool
     history: np.ndarray
 
+    __repr__ = summary_repr
+
 
 def _ext(x_post, v_post, x_pri, v_pri, v_floor):
     inv = 1.0 / v_post - 1.0 / v_pri
@@ -237,12 +241,61 @@ class MMSEEstimate:
     stderr: float
     n_samples: int
 
+    __repr__ = summary_repr
 
-def mmse_monte_carlo(x_true, x_estimate) -> MMSEEstimate:
-    r"""MSE of an estimator over draws $(x_i, y_i)$, with its standard error (eq. (64))."""
+
+def mmse_monte_carlo(
+    x_true, x_estimate, *, y=None, chunk_size: int = 256, executor=None
+) -> MMSEEstimate:
+    r"""MSE of an estimator over draws $(x_i, y_i)$, with its standard error (eq. (64)).
+
+    $\widehat{\mathrm{MSE}} = \frac1n\sum_i \|x_i - \hat x(y_i)\|^2$, standard error the
+    sample standard deviation of the squared errors over $\sqrt n$.
+
+    Parameters
+    ----------
+    x_true : array_like, shape (n, N)
+        The draws $x_i$ (a 1-D array is n scalar draws).
+    x_estimate : array_like, shape (n, N), or callable
+        The estimates $\hat x_i$, or an estimator `x_estimate(y_chunk) -> (B, N)` that is
+        applied to `y` in chunks of `chunk_size` rows (e.g. turbo message passing per row;
+        a module-level function or a `functools.partial` of one for process pools).
+    y : array_like, shape (n, ...), optional
+        Observations $y_i$; required when `x_estimate` is callable.
+    chunk_size : int
+        Rows of `y` per call of the estimator (one task of `executor`).
+    executor : concurrent.futures.Executor, optional
+        Runs the estimator's chunks: a thread or process pool, or dask.distributed's
+        `Client.get_executor()`; None runs them here. The chunks are fixed by `chunk_size`,
+        so every executor gives the same estimate.
+    """
     x = as_samples(x_true, "x_true")
+    if callable(x_estimate):
+        x_estimate = _estimate_chunks(x_estimate, y, x.shape[0], chunk_size, executor)
+    elif y is not None or executor is not None:
+        raise ValueError("y= and executor= apply only to a callable x_estimate(y)")
     xh = as_samples(x_estimate, "x_estimate", dim=x.shape[1], n=x.shape[0])
     err = np.sum((x - xh) ** 2, axis=1)
     n = err.size
     se = float(err.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
     return MMSEEstimate(float(err.mean()), se, n)
+
+
+def _estimate_chunks(estimator, y, n, chunk_size, executor) -> np.ndarray:
+    if y is None:
+        raise ValueError("a callable x_estimate needs the observations y=")
+    y = as_array(y, "y")
+    if y.ndim < 1 or y.shape[0] != n:
+        raise ValueError(f"y must hold one observation per draw ({n}); got shape {y.shape}")
+    chunk_size = check_int(chunk_size, "chunk_size")
+    tasks = [(estimator, y[i : i + chunk_size]) for i in range(0, n, chunk_size)]
+    parts = run_tasks(_apply, tasks, executor=check_executor(executor))
+    out = [as_array(p, "x_estimate(y)", dtype=float) for p in parts]
+    bad = [p.shape for p, t in zip(out, tasks) if p.ndim == 0 or p.shape[0] != len(t[1])]
+    if bad:
+        raise ValueError(f"x_estimate(y) must return one estimate per row of y; got {bad[0]}")
+    return np.concatenate(out)
+
+
+def _apply(estimator, y_chunk):
+    return estimator(y_chunk)

@@ -55,7 +55,8 @@ from .._validation import check_choice, check_int
 from ..score import _checkpoint
 from ..score._torch import resolve_device, seeded
 from ..score.networks import NoiseEmbedding
-from ..score.training import ScoreConfig, fit, prepare_resume
+from ..score.training import ScoreConfig, fit, prepare_resume, warn_if_still_improving
+from ..training import resolve_validation
 from ._checks import as_samples
 
 __all__ = [
@@ -126,9 +127,23 @@ class ParameterScore(nn.Module):
     cond_mean, cond_scale : ndarray, shape (cond_dim,)
     positive : ndarray of bool, shape (dim,)
     config : ScoreConfig
+    history : TrainingHistory or None
+        The training record (held-out loss per evaluation).
     """
 
-    def __init__(self, network, *, objective, mean, scale, cond_mean, cond_scale, positive, config):
+    def __init__(
+        self,
+        network,
+        *,
+        objective,
+        mean,
+        scale,
+        cond_mean,
+        cond_scale,
+        positive,
+        config,
+        history=None,
+    ):
         super().__init__()
         self.network = network
         self.dim, self.cond_dim = network.dim, network.cond_dim
@@ -139,6 +154,7 @@ class ParameterScore(nn.Module):
         self.cond_scale = np.asarray(cond_scale, dtype=float)
         self.positive = np.asarray(positive, dtype=bool)
         self.config = config
+        self.history = history
         self.requires_grad_(False)
         self.eval()
 
@@ -235,7 +251,9 @@ class ParameterScore(nn.Module):
         config = ScoreConfig(**ck["config"])
         net = _build(config, ck["channel_shape"][0], ck["cond_dim"], ck["objective"])
         net.load_state_dict(ck["weights"])
-        return cls(net, config=config, **_norm_fields(ck)).to(resolve_device(device))
+        return cls(net, config=config, history=_checkpoint.history_of(ck), **_norm_fields(ck)).to(
+            resolve_device(device)
+        )
 
 
 def _norm_fields(ck):
@@ -251,6 +269,7 @@ def _norm_fields(ck):
 
 def _payload(model, weights, training=None):
     return _checkpoint.payload(
+        history=_checkpoint.history_dict(model),
         kind=KIND,
         config=asdict(model.config),
         channel_shape=(model.dim,),
@@ -303,18 +322,25 @@ def _train(
     prior_score,
     exact_trace_max,
     progress,
+    validation,
+    names,
 ):
     if not isinstance(config, ScoreConfig):
         raise ValueError(f"config must be a ScoreConfig; got {type(config).__name__}")
     seed = check_int(seed, "seed", minimum=0)
     exact_trace_max = check_int(exact_trace_max, "exact_trace_max", minimum=0)
+    (theta, cond, prior_score), held = resolve_validation(
+        (theta, cond, prior_score), validation, seed, names
+    )
+    if held is not None and held[0].ndim != 2:
+        raise ValueError("validation: held-out samples must have shape (n, dim)")
     dim = theta.shape[1]
     pos = np.zeros(dim, dtype=bool)
     if positive is not None:
         pos[np.asarray(positive, dtype=int)] = True
         if objective == "dsm":
             raise ValueError("positive is only supported for ism/ssm/fsm (not dsm)")
-        if np.any(theta[:, pos] <= 0):
+        if np.any(theta[:, pos] <= 0) or (held is not None and np.any(held[0][:, pos] <= 0)):
             raise ValueError("samples must be > 0 in the coordinates named by positive")
     eta = theta.copy()
     eta[:, pos] = np.log(theta[:, pos])
@@ -355,54 +381,80 @@ def _train(
     )
     # a frozen copy only for the checkpoint fields; the trained network is wrapped at the end
     model = ParameterScore(_build(config, dim, cond_dim, objective), **fields)
-    u_all = torch.as_tensor((eta - mean) / scale, dtype=torch.float32, device=device)
-    c_all = None
-    if cond is not None:
-        c_all = torch.as_tensor((cond - c_mean) / c_scale, dtype=torch.float32, device=device)
-    prior_all = None
-    if objective == "fsm" and prior_score is not None:
-        # d/d eta log p(theta) prior term, in normalised units: s_theta * dtheta/du
-        ps = np.asarray(prior_score, dtype=float)
-        # density of eta = log(theta) carries the Jacobian theta: d/d eta log p = theta s + 1
-        ps = (ps * np.where(pos, theta, 1.0) + pos) * scale
-        prior_all = torch.as_tensor(ps, dtype=torch.float32, device=device)
     log_lo, log_hi = math.log(config.sigma_min), math.log(config.sigma_max)
-    n_data, batch = u_all.shape[0], min(config.batch_size, u_all.shape[0])
     exact = dim <= exact_trace_max
 
-    def loss_fn(net_, gen):
-        idx = torch.randint(n_data, (batch,), generator=gen).to(device)
-        u = u_all[idx]
-        c = None if c_all is None else c_all[idx]
+    def tensors(eta_rows, cond_rows, theta_rows, prior_rows):
+        u = torch.as_tensor((eta_rows - mean) / scale, dtype=torch.float32, device=device)
+        c = None
+        if cond_rows is not None:
+            c = torch.as_tensor((cond_rows - c_mean) / c_scale, dtype=torch.float32,
+                                device=device)  # fmt: skip
+        p = None
+        if objective == "fsm" and prior_rows is not None:
+            # d/d eta log p(theta) prior term, in normalised units: s_theta * dtheta/du;
+            # the density of eta = log(theta) carries the Jacobian theta: d/d eta = theta s + 1
+            ps = np.asarray(prior_rows, dtype=float)
+            ps = (ps * np.where(pos, theta_rows, 1.0) + pos) * scale
+            p = torch.as_tensor(ps, dtype=torch.float32, device=device)
+        return u, c, p
+
+    def row_loss(net_, u, c, prior, gen):
+        """The objective per row (before the mean), drawing its noise from `gen`."""
+        n_rows = u.shape[0]
         if objective == "dsm":
-            sig = torch.exp(log_lo + (log_hi - log_lo) * torch.rand(batch, generator=gen)).to(
-                device
-            )
+            sig = torch.exp(log_lo + (log_hi - log_lo) * torch.rand(n_rows, generator=gen))
+            sig = sig.to(device)
             n = torch.randn(u.shape, generator=gen).to(device)
             s2 = sig * sig
             x = u + sig[:, None] * n
             out = net_(x / torch.sqrt(1 + s2)[:, None], torch.log(sig) / 4, c)
             s = -x / (1 + s2)[:, None] + out / torch.sqrt(1 + s2)[:, None]
-            return (sig[:, None] * s + n).square().sum(dim=1).mean()
+            return (sig[:, None] * s + n).square().sum(dim=1)
         u = u.detach().requires_grad_(True)
         base = -u if objective != "fsm" else 0.0
         s = base + net_(u, None, c)
-        if objective in ("ism", "fsm"):
-            div = _divergence(s, u, exact=exact, gen=gen)
-        else:
-            div = _divergence(s, u, exact=False, gen=gen)
+        div = _divergence(s, u, exact=exact and objective in ("ism", "fsm"), gen=gen)
         loss = div + 0.5 * s.square().sum(dim=1)
-        if prior_all is not None:
-            loss = loss + (s * prior_all[idx]).sum(dim=1)
-        return loss.mean()
+        if prior is not None:
+            loss = loss + (s * prior).sum(dim=1)
+        return loss
+
+    u_all, c_all, prior_all = tensors(eta, cond, theta, prior_score)
+    n_data, batch = u_all.shape[0], min(config.batch_size, u_all.shape[0])
+
+    def loss_fn(net_, gen):
+        idx = torch.randint(n_data, (batch,), generator=gen).to(device)
+        c = None if c_all is None else c_all[idx]
+        p = None if prior_all is None else prior_all[idx]
+        return row_loss(net_, u_all[idx], c, p, gen).mean()
+
+    validate = None
+    if held is not None:
+        h_theta, h_cond, h_prior = held
+        h_eta = h_theta.copy()
+        h_eta[:, pos] = np.log(h_theta[:, pos])
+        u_val, c_val, p_val = tensors(h_eta, h_cond, h_theta, h_prior)
+        rows = u_val.shape[0]
+
+        def validate(net_):
+            # the same noise / probe vectors at every evaluation (and after a resume)
+            gen = torch.Generator().manual_seed(seed * 1_000_003 + 7_919)
+            total = 0.0
+            for start in range(0, rows, 1024):
+                sl = slice(start, min(start + 1024, rows))
+                c = None if c_val is None else c_val[sl]
+                p = None if p_val is None else p_val[sl]
+                total += float(row_loss(net_, u_val[sl], c, p, gen).detach().sum())
+            return total / rows
 
     # the checkpoint fields fit() writes besides weights and training state
     meta = {
         k: v
         for k, v in _payload(model, {}).items()
-        if k not in ("format", "version", "weights", "training")
+        if k not in ("format", "version", "weights", "training", "history")
     }
-    ema = fit(
+    ema, history = fit(
         net,
         loss_fn,
         config=config,
@@ -413,8 +465,13 @@ def _train(
         meta=meta,
         progress=progress,
         desc=f"{objective} score",
+        validate=validate,
+        n_train=n_data,
+        n_validation=0 if held is None else held[0].shape[0],
+        loss_name=f"{objective} loss (normalised units)",
     )
-    return ParameterScore(ema, **fields).to(device)
+    warn_if_still_improving(history, f"{objective} score matching", config.n_iterations)
+    return ParameterScore(ema, **fields, history=history).to(device)
 
 
 DEFAULT_CONFIG = ScoreConfig(
@@ -439,6 +496,7 @@ def train_parameter_score(
     seed: int = 0,
     positive=None,
     exact_trace_max: int = 8,
+    validation=0.1,
     checkpoint=None,
     progress: bool = False,
 ) -> ParameterScore:
@@ -459,6 +517,12 @@ def train_parameter_score(
     positive : sequence of int, optional
         Coordinates supported on $(0, \infty)$, learned in $\log\theta$ (ISM/SSM).
     exact_trace_max : int
+    validation : float or array or tuple of arrays or None
+        Held-out samples: a share in [0, 1) (default 0.1, drawn from `seed`), 0 or None for
+        none, or explicit held-out `samples` (`(samples, conditions)` for a conditional
+        model). The held-out objective (the same loss with fixed noise; for ISM exactly
+        $\tfrac12 E\|s_\phi - \nabla\log p\|^2$ minus a constant) is recorded every
+        `config.eval_every` iterations and the best weights are returned.
     checkpoint : path, optional
         Training checkpoint written atomically, resumed when it exists (as in
         [`train_score_model`][beamopt.score.training.train_score_model]).
@@ -467,6 +531,7 @@ def train_parameter_score(
     Returns
     -------
     ParameterScore
+        With the training record in `history`.
     """
     check_choice(objective, "objective", ("ism", "ssm", "dsm"))
     theta = as_samples(samples, "samples")
@@ -484,6 +549,8 @@ def train_parameter_score(
         prior_score=None,
         exact_trace_max=exact_trace_max,
         progress=progress,
+        validation=validation,
+        names=("samples", "conditions", "prior_scores"),
     )
 
 
@@ -496,6 +563,7 @@ def train_fisher_score(
     seed: int = 0,
     positive=None,
     exact_trace_max: int = 8,
+    validation=0.1,
     checkpoint=None,
     progress: bool = False,
 ) -> ParameterScore:
@@ -513,6 +581,9 @@ def train_fisher_score(
         prior's [`score`][beamopt.metrics.score_matching.ParameterScore.score].
     config, seed, positive, exact_trace_max, checkpoint, progress
         As in [`train_parameter_score`][beamopt.metrics.score_matching.train_parameter_score].
+    validation : float or tuple of arrays or None
+        A held-out share (default 0.1), 0 or None, or explicit held-out
+        `(theta, observations, prior_scores)`.
 
     Returns
     -------
@@ -533,4 +604,6 @@ def train_fisher_score(
         prior_score=prior,
         exact_trace_max=exact_trace_max,
         progress=progress,
+        validation=validation,
+        names=("theta", "observations", "prior_scores"),
     )

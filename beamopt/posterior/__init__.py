@@ -7,7 +7,9 @@ Gaussian-mixture posteriors here are the references that learned samplers are ju
 
 from __future__ import annotations
 
+from .calibration import CalibrationResult, posterior_calibration
 from .gaussian import GaussianPosterior
+from .lmmse import LinearMMSE, fit_lmmse
 from .mixture import GaussianMixturePosterior
 from .observation import LinearObservation, comb_mask, hopping_mask
 from .sampler import PosteriorSampler, as_sampler
@@ -20,4 +22,8 @@ __all__ = [
     "as_sampler",
     "GaussianPosterior",
     "GaussianMixturePosterior",
+    "LinearMMSE",
+    "fit_lmmse",
+    "CalibrationResult",
+    "posterior_calibration",
 ]

@@ -32,6 +32,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from .._deprecation import deprecated_alias, renamed_keyword
+from .._repr import summary_repr
 from .._validation import as_array, as_generator, check_int, check_psd, readonly
 from .observation import LinearObservation
 from .sampler import pilot_batch
@@ -120,6 +121,8 @@ class GaussianPosterior:
     _cov: np.ndarray = field(init=False, repr=False)
     _sqrt: np.ndarray = field(init=False, repr=False)
     _chol: np.ndarray = field(init=False, repr=False)
+
+    __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

@@ -37,6 +37,7 @@ import numpy as np
 from scipy.special import logsumexp, softmax
 
 from .._deprecation import deprecated_alias, renamed_keyword
+from .._repr import summary_repr
 from .._validation import as_array, as_generator, check_int, readonly
 from .gaussian import GaussianPosterior, standard_complex_normal
 from .observation import LinearObservation
@@ -75,6 +76,8 @@ class GaussianMixturePosterior:
     covariances: np.ndarray
     pilot_model: LinearObservation
     components: tuple[GaussianPosterior, ...] = field(init=False, repr=False)
+
+    __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._repr import summary_repr
 from .._validation import as_array, as_generator, check_int, check_positive, readonly
 
 __all__ = ["LinearObservation", "comb_mask", "hopping_mask"]
@@ -52,6 +53,8 @@ class LinearObservation:
     A: np.ndarray
     channel_shape: tuple[int, ...]
     noise_var: float
+
+    __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

@@ -33,6 +33,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .._deprecation import renamed_keyword
+from .._repr import summary_repr
 from .._validation import as_array, as_generator, check_int
 
 __all__ = [
@@ -173,6 +174,8 @@ class CallableSampler:
 
     function: Callable[..., Any]
 
+    __repr__ = summary_repr
+
     def sample(self, y, n_samples: int, *, seed=None):
         """Call the wrapped function."""
         return self.function(y, n_samples, seed=seed)
@@ -209,6 +212,8 @@ class CheckedSampler:
     channel_shape: tuple[int, ...] | None = None
     obs_shape: tuple[int, ...] | None = None
     batched: bool = True
+
+    __repr__ = summary_repr
 
     def _obs_shape(self) -> tuple[int, ...] | None:
         if self.obs_shape is not None:

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._repr import summary_repr
 from .._validation import check_int, check_positive
 from ..result import CONVERGED, MAX_ITERATIONS, PrecoderResult
 from ._checks import channel_samples, check_precoder, check_streams
@@ -79,6 +80,8 @@ class ExpectedSpectralEfficiency:
     H: np.ndarray
     n_streams: int
     snr: float
+
+    __repr__ = summary_repr
 
     @property
     def _c(self) -> float:

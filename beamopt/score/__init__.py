@@ -32,6 +32,9 @@ _LAZY: dict[str, str] = {
     "train_score_model": "training",
     "ChannelEstimator": "estimator",
     "train_estimator": "estimator",
+    "check_conditioning": "diagnostics",
+    "ConditioningCheck": "diagnostics",
+    "denoising_nmse": "diagnostics",
     # --- score-samplers: denoiser protocol, exact denoisers, samplers, Tweedie
     # (S2 adds its names below this line)
     "Denoiser": "denoiser",

@@ -1,8 +1,9 @@
 """Checkpoints of learned models: one torch file, written atomically, refused on mismatch.
 
 A checkpoint holds everything needed to rebuild the model (config, shapes, data scaling,
-EMA weights, package version) and, for a training checkpoint, everything needed to resume
-bit for bit (raw weights, optimizer state, iteration, seed and generator state).
+the kept EMA weights, package version, the training record) and, for a training checkpoint,
+everything needed to resume bit for bit (raw and EMA weights, optimizer state, iteration,
+seed, generator state, the held-out record and the best weights so far).
 """
 
 from __future__ import annotations
@@ -16,17 +17,29 @@ from .._io import write_atomic
 
 __all__ = ["payload", "save", "load", "save_model", "load_model", "check_compatible", "FORMAT"]
 
-FORMAT = "beamopt.score.checkpoint/1"
+FORMAT = "beamopt.score.checkpoint/2"
+#: formats whose models still load (format 1 has no training record and cannot resume)
+READABLE = frozenset({"beamopt.score.checkpoint/1", FORMAT})
 
 # config fields that may change between a run and its resumption
-RESUMABLE_FIELDS = frozenset({"n_iterations", "checkpoint_every", "device"})
+RESUMABLE_FIELDS = frozenset({"n_iterations", "checkpoint_every", "device", "patience"})
 
 
 def payload(
-    *, kind, config, channel_shape, obs_shape, scale, obs_scale, weights, training=None, **extra
+    *,
+    kind,
+    config,
+    channel_shape,
+    obs_shape,
+    scale,
+    obs_scale,
+    weights,
+    training=None,
+    history=None,
+    **extra,
 ) -> dict:
     """The checkpoint dict; `extra` holds model-specific fields (e.g. the metrics family's
-    normalisation), stored beside the common ones."""
+    normalisation), stored beside the common ones; `history` is a `TrainingHistory` dict."""
     from .. import __version__
 
     return {
@@ -41,6 +54,7 @@ def payload(
         "obs_scale": None if obs_scale is None else float(obs_scale),
         "weights": {k: v.detach().cpu() for k, v in weights.items()},
         "training": training,
+        "history": history,
     }
 
 
@@ -65,8 +79,23 @@ def save_model(path, kind: str, model) -> Path:
             scale=model.scale,
             obs_scale=model.obs_scale,
             weights=model.network.state_dict(),
+            history=history_dict(model),
         ),
     )
+
+
+def history_dict(model):
+    """`model.history` as a plain dict (None when the model has no training record)."""
+    history = getattr(model, "history", None)
+    return None if history is None else history.to_dict()
+
+
+def history_of(data: dict):
+    """The `TrainingHistory` stored in a checkpoint dict, or None."""
+    from ..training import TrainingHistory
+
+    record = data.get("history")
+    return None if record is None else TrainingHistory.from_dict(record)
 
 
 def load_model(cls, path, *, kind: str, device="auto", **network_options):
@@ -87,6 +116,7 @@ def load_model(cls, path, *, kind: str, device="auto", **network_options):
         scale=ck["scale"],
         obs_scale=ck["obs_scale"],
         config=config,
+        history=history_of(ck),
     )
     return model.to(resolve_device(device))
 
@@ -102,7 +132,7 @@ def load(path, *, kind: str) -> dict:
         raise ValueError(
             f"checkpoint {str(path)!r} is not a readable beamopt checkpoint: {exc}"
         ) from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    if not isinstance(data, dict) or data.get("format") not in READABLE:
         raise ValueError(f"checkpoint {str(path)!r} is not a {FORMAT} file")
     if data["kind"] != kind:
         raise ValueError(
@@ -136,6 +166,8 @@ def check_compatible(
     training = data.get("training")
     if training is None:
         problems.append("it holds no training state (a saved model, not a training checkpoint)")
+    elif "loop" not in training:
+        problems.append("it was written by an older beamopt (no training record to resume)")
     elif training["seed"] != seed:
         problems.append(f"seed: checkpoint {training['seed']}, requested {seed}")
     if problems:

@@ -46,6 +46,7 @@ import numpy as np
 import torch
 
 from .._deprecation import deprecated_alias, renamed_keyword
+from .._repr import summary_repr
 from .._validation import as_array, check_int, check_positive, readonly
 from ..posterior import GaussianMixturePosterior, GaussianPosterior, LinearObservation
 
@@ -166,6 +167,8 @@ class GaussianMixtureDenoiser:
     posterior: GaussianMixturePosterior = field(init=False, repr=False)
     _prior: tuple = field(init=False, repr=False)
     _cond: tuple = field(init=False, repr=False)
+
+    __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -303,6 +306,8 @@ class GaussianDenoiser:
     pilot_model: LinearObservation | None = None
     scale: float = 1.0
     mixture: GaussianMixtureDenoiser = field(init=False, repr=False)
+
+    __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         C = as_array(self.prior_cov, "prior_cov", dtype=complex, ndim=2)

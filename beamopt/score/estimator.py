@@ -21,11 +21,20 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..training import resolve_validation
 from . import _checkpoint
 from ._torch import as_complex_data, features_to_complex, resolve_device, rms, seeded
 from .model import observation_features
 from .networks import build_network, resolve_patch_size
-from .training import ScoreConfig, _check_config, _check_seed, fit, prepare_resume
+from .training import (
+    EVAL_ROWS,
+    ScoreConfig,
+    _check_config,
+    _check_seed,
+    fit,
+    prepare_resume,
+    warn_if_still_improving,
+)
 
 __all__ = ["ChannelEstimator", "train_estimator"]
 
@@ -40,9 +49,13 @@ class ChannelEstimator(nn.Module):
         RMS per complex entry of the training channels / observations.
     config : ScoreConfig
         The training configuration (its diffusion fields are unused).
+    history : TrainingHistory or None
+        The training record (held-out MSE per evaluation).
     """
 
-    def __init__(self, network, *, channel_shape, obs_shape, scale, obs_scale, config) -> None:
+    def __init__(
+        self, network, *, channel_shape, obs_shape, scale, obs_scale, config, history=None
+    ) -> None:
         super().__init__()
         self.network = network
         self.channel_shape = tuple(int(d) for d in channel_shape)
@@ -50,6 +63,7 @@ class ChannelEstimator(nn.Module):
         self.scale = float(scale)
         self.obs_scale = float(obs_scale)
         self.config = config
+        self.history = history
         self.requires_grad_(False)
         self.eval()
 
@@ -110,6 +124,7 @@ def train_estimator(
     *,
     config: ScoreConfig | None = None,
     seed: int = 0,
+    validation=0.1,
     checkpoint=None,
     progress: bool = True,
 ) -> ChannelEstimator:
@@ -123,6 +138,10 @@ def train_estimator(
         Backbone and optimiser settings (default `ScoreConfig()`; its objective, sigma and
         `p_uncond` fields are unused).
     seed : int
+    validation : float or tuple of arrays or None
+        Held-out pairs: a share of the rows in [0, 1) (default 0.1, drawn from `seed`), 0 or
+        None for none, or explicit `(channels, observations)`. Their normalised MSE is
+        recorded every `config.eval_every` iterations and the best weights are returned.
     checkpoint : path, optional
         Resumable training checkpoint, as in
         [`train_score_model`][beamopt.score.training.train_score_model].
@@ -131,7 +150,7 @@ def train_estimator(
     Returns
     -------
     ChannelEstimator
-        EMA weights, eval mode.
+        The kept EMA weights, eval mode, with the training record in `history`.
     """
     config = _check_config(ScoreConfig() if config is None else config)
     seed = _check_seed(seed)
@@ -140,6 +159,9 @@ def train_estimator(
     channel_shape, obs_shape = tuple(data.shape[1:]), tuple(obs.shape[1:])
     if config.network != "mlp":
         resolve_patch_size(channel_shape, config.patch_size)
+    (data, obs), held = resolve_validation(
+        (data, obs), validation, seed, ("channels", "observations")
+    )
     path, resume = prepare_resume(
         checkpoint,
         kind="estimator",
@@ -163,6 +185,23 @@ def train_estimator(
         z_hat = features_to_complex(net(None, None, y_all[idx], None), channel_shape)
         return (z_hat - z[idx]).abs().square().mean()
 
+    validate = None
+    if held is not None:
+        rows = min(held[0].shape[0], EVAL_ROWS)
+        z_val = torch.as_tensor(held[0][:rows] / scale, dtype=torch.complex64, device=device)
+        y_val = torch.as_tensor(held[1][:rows], dtype=torch.complex64, device=device)
+        y_val = observation_features(y_val, obs_scale, rows)
+
+        @torch.no_grad()
+        def validate(net):
+            total = 0.0
+            for start in range(0, rows, 512):
+                stop = min(start + 512, rows)
+                out = net(None, None, y_val[start:stop], None)
+                err = (features_to_complex(out, channel_shape) - z_val[start:stop]).abs()
+                total += float(err.square().reshape(stop - start, -1).mean(dim=1).sum())
+            return total / rows
+
     meta = {
         "kind": "estimator",
         "config": asdict(config),
@@ -171,7 +210,7 @@ def train_estimator(
         "scale": scale,
         "obs_scale": obs_scale,
     }
-    ema = fit(
+    ema, history = fit(
         network,
         loss_fn,
         config=config,
@@ -182,7 +221,12 @@ def train_estimator(
         meta=meta,
         progress=progress,
         desc="estimator",
+        validate=validate,
+        n_train=n_data,
+        n_validation=0 if held is None else held[0].shape[0],
+        loss_name="MSE per entry (normalised)",
     )
+    warn_if_still_improving(history, "train_estimator", config.n_iterations)
     return ChannelEstimator(
         ema,
         channel_shape=channel_shape,
@@ -190,4 +234,5 @@ def train_estimator(
         scale=scale,
         obs_scale=obs_scale,
         config=config,
+        history=history,
     )

@@ -76,6 +76,9 @@ class ScoreModel(nn.Module):
         The training configuration.
     sigma_min, sigma_max : float
         Range of noise levels seen in training (normalised coordinates).
+    history : TrainingHistory or None
+        The training record (held-out losses per iteration and noise band); None for a model
+        saved without one.
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class ScoreModel(nn.Module):
         scale: float,
         obs_scale: float | None = None,
         config,
+        history=None,
     ) -> None:
         super().__init__()
         self.network = network
@@ -95,6 +99,7 @@ class ScoreModel(nn.Module):
         self.scale = float(scale)
         self.obs_scale = None if obs_scale is None else float(obs_scale)
         self.config = config
+        self.history = history
         self.sigma_min = float(config.sigma_min)
         self.sigma_max = float(config.sigma_max)
         self.requires_grad_(False)

@@ -67,6 +67,7 @@ import numpy as np
 import torch
 
 from .._deprecation import deprecated_alias, renamed_keyword
+from .._repr import summary_repr
 from .._validation import check_choice, check_int, check_nonnegative, check_positive
 from ..posterior import LinearObservation
 from ..posterior.sampler import pilot_batch
@@ -259,6 +260,8 @@ class DiffusionPrior(_Sampler):
     device: Any = None
     obs_shape: tuple[int, ...] | None = None
 
+    __repr__ = summary_repr
+
     def __post_init__(self) -> None:
         check_denoiser(self.model)
         self._validate_common()
@@ -349,6 +352,8 @@ class ConditionalSampler(_Sampler):
     method: str = "ddpm"
     batch_size: int = 4096
     device: Any = None
+
+    __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         check_denoiser(self.model, conditional=True)
@@ -507,6 +512,8 @@ class DiffusionPosterior(_Sampler):
     sigma_range: tuple[float, float] | None = None
     gradient_guidance: bool = True
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         check_denoiser(self.model)

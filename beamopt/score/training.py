@@ -21,16 +21,19 @@ For a conditional model the observation is replaced by the NULL token with proba
 `p_uncond`, so the one network learns $\hat\epsilon(x, \sigma, y)$ and
 $\hat\epsilon(x, \sigma, \varnothing)$ (classifier-free guidance).
 
-Training uses Adam with a linear warm-up, gradient clipping and an exponential moving
-average of the weights (the returned model carries the EMA weights). All randomness comes
-from one CPU `torch.Generator` seeded by `seed`, so a CPU run is bit-reproducible and a run
-resumed from its checkpoint ends at exactly the weights of an uninterrupted run.
+Training runs the package's shared loop (see [`TrainingHistory`][beamopt.TrainingHistory]):
+Adam with a linear warm-up and cosine decay, gradient clipping and an exponential moving
+average of the weights; a share of the data is held out (`validation=0.1`), its loss is
+recorded every `eval_every` iterations, and the EMA weights with the lowest held-out loss
+are returned, with the record in `model.history`. All randomness comes from one CPU
+`torch.Generator` seeded by `seed`, so a CPU run is bit-reproducible and a run resumed from
+its checkpoint ends at exactly the weights (and the record) of an uninterrupted run.
 """
 
 from __future__ import annotations
 
-import copy
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,8 +41,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._io import progress_bar
+from .._training import LR_SCHEDULES, LoopSettings, check_patience, run
 from .._validation import check_choice, check_int, check_positive
+from ..training import TrainingHistory, TrainingWarning, resolve_validation
 from . import _checkpoint
 from ._torch import as_complex_data, randn_complex, resolve_device, rms, seeded
 from .model import ScoreModel, noise_prediction, observation_features
@@ -79,8 +83,18 @@ class ScoreConfig:
         Number of geometric levels for "ve_dsm".
     n_iterations, batch_size : int
     lr : float
-        Adam learning rate (after `warmup` linear warm-up iterations).
+        Peak Adam learning rate (after `warmup` linear warm-up iterations).
     warmup : int
+    lr_schedule : {"cosine", "constant"}
+        After the warm-up: cosine decay from `lr` to `lr_final * lr` at the last iteration
+        (default), or constant.
+    lr_final : float
+        Final share of `lr` of the cosine schedule, in [0, 1].
+    eval_every : int
+        Iterations between held-out evaluations (see `validation=` of the trainers).
+    patience : int or None
+        Stop after this many evaluations without a held-out improvement (None: never stop
+        early; the best held-out weights are kept either way).
     grad_clip : float
         Max global gradient norm.
     ema_decay : float
@@ -113,6 +127,10 @@ class ScoreConfig:
     batch_size: int = 128
     lr: float = 1e-3
     warmup: int = 100
+    lr_schedule: str = "cosine"
+    lr_final: float = 0.05
+    eval_every: int = 250
+    patience: int | None = None
     grad_clip: float = 1.0
     ema_decay: float = 0.999
     p_uncond: float = 0.1
@@ -123,6 +141,8 @@ class ScoreConfig:
         check_choice(self.network, "network", ("auto", "mlp", "transformer"))
         check_choice(self.objective, "objective", ("ddpm", "ve_dsm"))
         check_choice(self.weighting, "weighting", ("eps", "v"))
+        check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
+        check_patience(self.patience)
         for name in (
             "width",
             "n_blocks",
@@ -132,6 +152,7 @@ class ScoreConfig:
             "n_levels",
             "batch_size",
             "checkpoint_every",
+            "eval_every",
             "n_decoder_layers",
         ):
             check_int(getattr(self, name), name)
@@ -150,6 +171,8 @@ class ScoreConfig:
             raise ValueError(f"sigma_min must be < sigma_max; got {lo} >= {hi}")
         check_positive(self.lr, "lr")
         check_positive(self.grad_clip, "grad_clip")
+        if not (isinstance(self.lr_final, int | float) and 0 <= self.lr_final <= 1):
+            raise ValueError(f"lr_final must lie in [0, 1]; got {self.lr_final!r}")
         for name in ("dropout", "p_uncond", "ema_decay"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and 0 <= value < 1):
@@ -174,6 +197,22 @@ def _progress_enabled(progress: bool) -> bool:
     return bool(progress) and sys.stderr.isatty()
 
 
+def loop_settings(config: ScoreConfig) -> LoopSettings:
+    """The shared loop's settings of a `ScoreConfig`."""
+    return LoopSettings(
+        n_iterations=config.n_iterations,
+        lr=config.lr,
+        warmup=config.warmup,
+        lr_schedule=config.lr_schedule,
+        lr_final=config.lr_final,
+        grad_clip=config.grad_clip,
+        ema_decay=config.ema_decay,
+        eval_every=config.eval_every,
+        patience=config.patience,
+        checkpoint_every=config.checkpoint_every,
+    )
+
+
 def fit(
     network: torch.nn.Module,
     loss_fn: Callable[[torch.nn.Module, torch.Generator], torch.Tensor],
@@ -186,63 +225,48 @@ def fit(
     meta: dict,
     progress: bool,
     desc: str,
-) -> torch.nn.Module:
-    """The optimisation loop shared by score models and estimators; returns the EMA network.
+    validate=None,
+    n_train: int = 0,
+    n_validation: int = 0,
+    band_edges=None,
+    loss_name: str = "loss",
+) -> tuple[torch.nn.Module, TrainingHistory]:
+    """The shared loop (`beamopt._training.run`) with this family's checkpoints.
 
-    `loss_fn(network, generator)` draws its own minibatch from the generator. `meta` holds
-    the checkpoint fields that do not change during training (kind, config, shapes, scales).
+    `loss_fn(network, generator)` draws its own minibatch from the generator; `validate`
+    maps the EMA network to its held-out loss. `meta` holds the checkpoint fields that do
+    not change during training (kind, config, shapes, scales). Returns the EMA network with
+    the kept (best held-out) weights and the training record.
     """
     generator = torch.Generator().manual_seed(seed)
-    network.to(device).train()
-    ema = copy.deepcopy(network).requires_grad_(False)
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
-    start = 0
-    if resume is not None:
-        state = resume["training"]
-        network.load_state_dict(state["weights"])
-        ema.load_state_dict(resume["weights"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["rng"])
-        start = int(state["iteration"])
+    network.to(device)
+    save = None
+    if checkpoint is not None:
 
-    def write(iteration: int) -> None:
-        training = {
-            "iteration": iteration,
-            "seed": seed,
-            "weights": {k: v.detach().cpu() for k, v in network.state_dict().items()},
-            "optimizer": optimizer.state_dict(),
-            "rng": generator.get_state(),
-        }
-        _checkpoint.save(
-            checkpoint, _checkpoint.payload(**meta, weights=ema.state_dict(), training=training)
-        )
+        def save(state, kept, history):
+            training = {"seed": seed, **state}
+            _checkpoint.save(
+                checkpoint,
+                _checkpoint.payload(
+                    **meta, weights=kept, training=training, history=history.to_dict()
+                ),
+            )
 
-    steps = range(start, config.n_iterations)
-    bar = progress_bar(steps, _progress_enabled(progress), desc, total=len(steps))
-    running = None
-    for it in bar:
-        for group in optimizer.param_groups:
-            group["lr"] = config.lr * min(1.0, (it + 1) / max(config.warmup, 1))
-        loss = loss_fn(network, generator)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss became {loss.item()} at iteration {it}")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(network.parameters(), config.grad_clip)
-        optimizer.step()
-        decay = min(config.ema_decay, (1.0 + it) / (10.0 + it))
-        with torch.no_grad():
-            for p_ema, p in zip(ema.parameters(), network.parameters(), strict=True):
-                p_ema.lerp_(p, 1.0 - decay)
-        if hasattr(bar, "set_postfix") and it % 50 == 0:
-            running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
-            bar.set_postfix(loss=f"{running:.4f}")
-        done = it + 1
-        if checkpoint is not None and (
-            done % config.checkpoint_every == 0 or done == config.n_iterations
-        ):
-            write(done)
-    return ema.eval()
+    return run(
+        network,
+        loss_fn,
+        settings=loop_settings(config),
+        generator=generator,
+        validate=validate,
+        resume=None if resume is None else resume["training"],
+        save=save,
+        progress=_progress_enabled(progress),
+        desc=desc,
+        n_train=n_train,
+        n_validation=n_validation,
+        band_edges=band_edges,
+        loss_name=loss_name,
+    )
 
 
 def prepare_resume(checkpoint, *, kind, config, channel_shape, obs_shape, seed):
@@ -270,6 +294,7 @@ def train_score_model(
     observations=None,
     config: ScoreConfig = ScoreConfig(),
     seed: int = 0,
+    validation=0.1,
     checkpoint=None,
     progress: bool = True,
 ) -> ScoreModel:
@@ -278,26 +303,43 @@ def train_score_model(
     Parameters
     ----------
     channels : array_like, complex, shape (n_samples, *channel_shape)
-        Training channels in the user's units (normalised internally by their RMS `scale`).
+        Training channels in the user's units (normalised internally by the RMS `scale` of
+        the training rows).
     observations : array_like, complex, shape (n_samples, *obs_shape), optional
         Raw observations paired with `channels` (e.g. pilots $y = A\,\mathrm{vec}(h) + n$);
         given, the model is conditional and also learns the unconditional score through the
         NULL token.
     config : ScoreConfig
     seed : int
-        Seeds network initialisation and every random draw of training.
+        Seeds network initialisation, the held-out split and every random draw of training.
+    validation : float or array or tuple of arrays or None
+        Held-out data: a share of the rows in [0, 1) (default 0.1, a random subset drawn
+        from `seed`), 0 or None for none, or explicit held-out `channels` (unconditional) /
+        `(channels, observations)` (conditional). Every `config.eval_every` iterations the
+        held-out loss (the training objective with fixed noise, stratified over five noise
+        bands, on at most 1024 held-out rows) is recorded, and the returned weights are those
+        with the lowest held-out loss.
     checkpoint : path, optional
         File to write training checkpoints to (atomically, every `config.checkpoint_every`
-        iterations and at the end). If it exists, training resumes from it; a checkpoint from
-        another config, data shape or seed raises ValueError. Raising `config.n_iterations`
-        continues a finished run.
+        iterations and at the end). If it exists, training resumes from it, bit for bit
+        (the held-out record included); a checkpoint from another config, data shape or seed
+        raises ValueError. Raising `config.n_iterations` continues a finished run.
     progress : bool
         Show a tqdm bar (only when stderr is a terminal).
 
     Returns
     -------
     ScoreModel
-        The EMA weights, in eval mode on the training device.
+        The kept EMA weights, in eval mode on the training device, with its training record
+        in `history` ([`TrainingHistory`][beamopt.TrainingHistory]).
+
+    Warns
+    -----
+    TrainingWarning (a UserWarning)
+        When the held-out loss was still falling at the end (train longer), and when a
+        conditional model's held-out denoising error at the largest noise level is not
+        clearly below its NULL-token error (the model ignores its observations; see
+        [`check_conditioning`][beamopt.score.diagnostics.check_conditioning]).
     """
     config = _check_config(config)
     seed = _check_seed(seed)
@@ -310,6 +352,9 @@ def train_score_model(
         obs_shape = tuple(obs.shape[1:])
     if config.network != "mlp":
         resolve_patch_size(channel_shape, config.patch_size)
+    (data, obs), held = resolve_validation(
+        (data, obs), validation, seed, ("channels", "observations")
+    )
     path, resume = prepare_resume(
         checkpoint,
         kind="score",
@@ -349,6 +394,12 @@ def train_score_model(
             err = err * (1.0 + sigma * sigma)
         return err.mean()
 
+    validate = edges = None
+    n_val = 0
+    if held is not None:
+        n_val = held[0].shape[0]
+        validate, edges = _band_validator(held, scale, obs_scale, config, seed, device)
+
     meta = {
         "kind": "score",
         "config": asdict(config),
@@ -357,7 +408,7 @@ def train_score_model(
         "scale": scale,
         "obs_scale": obs_scale,
     }
-    ema = fit(
+    ema, history = fit(
         network,
         loss_fn,
         config=config,
@@ -368,15 +419,126 @@ def train_score_model(
         meta=meta,
         progress=progress,
         desc="score model",
+        validate=validate,
+        n_train=n_data,
+        n_validation=n_val,
+        band_edges=edges,
+        loss_name=f"noise-prediction loss ({config.weighting} weighting)",
     )
-    return ScoreModel(
+    model = ScoreModel(
         ema,
         channel_shape=channel_shape,
         obs_shape=obs_shape,
         scale=scale,
         obs_scale=obs_scale,
         config=config,
+        history=history,
     )
+    warn_if_still_improving(history, "train_score_model", config.n_iterations)
+    if held is not None and obs is not None:
+        from .diagnostics import check_conditioning
+
+        check_conditioning(model, held[0], held[1], train=(data, obs), seed=seed, warn=True)
+    return model
+
+
+def warn_if_still_improving(history: TrainingHistory, who: str, n_iterations: int) -> None:
+    """UserWarning when the held-out loss was still falling at the end of training."""
+    if history.still_improving():
+        val = history.validation_loss
+        late = history.iterations > 0.75 * history.iterations[-1]
+        warnings.warn(
+            f"{who}: the held-out loss was still falling when training ended "
+            f"({float(np.nanmin(val[~late])):.4g} before the last quarter, "
+            f"{history.best_validation_loss:.4g} at iteration {history.best_iteration} of "
+            f"{history.n_iterations}); more iterations would likely help (raise n_iterations "
+            f"above {n_iterations}; with a checkpoint, training resumes where it ended)",
+            TrainingWarning,
+            stacklevel=3,
+        )
+
+
+#: Held-out rows used per evaluation (a fixed subset) and noise bands of the held-out loss.
+EVAL_ROWS = 1024
+N_BANDS = 5
+
+
+def noise_bands(config: ScoreConfig):
+    """Band edges (normalised sigma), the training probability of each band and a draw.
+
+    `draw(band, n, generator)` returns `n` noise levels of the training distribution
+    restricted to the band (float32).
+    """
+    lo, hi = config.sigma_min, config.sigma_max
+    if config.objective == "ddpm":
+        edges = np.geomspace(lo, hi, N_BANDS + 1)
+        t_edges = np.array([cosine_time(float(e)) for e in edges])
+        prob = np.diff(t_edges) / (t_edges[-1] - t_edges[0])
+
+        def draw(b, n, gen):
+            t0, t1 = float(t_edges[b]), float(t_edges[b + 1])
+            t = t0 + (t1 - t0) * torch.rand(n, generator=gen, dtype=torch.float64)
+            return cosine_sigma(t).to(torch.float32)
+
+        return edges, prob, draw
+    levels = np.asarray(ve_sigmas(config.n_levels, lo, hi), dtype=float)
+    n_bands = min(N_BANDS, levels.size)
+    edges = np.geomspace(lo, hi, n_bands + 1)
+    which = np.clip(np.searchsorted(edges, levels, side="right") - 1, 0, n_bands - 1)
+    members = [torch.as_tensor(levels[which == b], dtype=torch.float32) for b in range(n_bands)]
+    prob = np.array([m.numel() for m in members], dtype=float) / levels.size
+
+    def draw(b, n, gen):
+        m = members[b]
+        return m[torch.randint(m.numel(), (n,), generator=gen)]
+
+    return edges, prob, draw
+
+
+def _band_validator(held, scale, obs_scale, config, seed, device):
+    """A deterministic held-out loss: the training objective with fixed noise per band."""
+    h_val, y_val = held
+    rows = min(h_val.shape[0], EVAL_ROWS)
+    z_val = torch.as_tensor(h_val[:rows] / scale, dtype=torch.complex64, device=device)
+    y_feat = None
+    if y_val is not None:
+        y_raw = torch.as_tensor(y_val[:rows], dtype=torch.complex64, device=device)
+        y_feat = observation_features(y_raw, obs_scale, rows)
+    edges, prob, draw = noise_bands(config)
+    channel_shape = tuple(z_val.shape[1:])
+    extra = (1,) * len(channel_shape)
+    p = config.p_uncond
+
+    def weighted(net, x, sigma, eps, yf):
+        eps_hat = noise_prediction(net, x, sigma, yf, None)
+        err = (eps_hat - eps).abs().square().reshape(x.shape[0], -1).mean(dim=1)
+        if config.weighting == "v":
+            err = err * (1.0 + sigma * sigma)
+        return err.sum()
+
+    @torch.no_grad()
+    def validate(net):
+        bands = np.zeros(len(prob))
+        for b in range(len(prob)):
+            # the same noise at every evaluation (and after a resume)
+            gen = torch.Generator().manual_seed(seed * 1_000_003 + 7_919 * (b + 1))
+            total = 0.0
+            for start in range(0, rows, 512):
+                stop = min(start + 512, rows)
+                n = stop - start
+                sigma = draw(b, n, gen).to(device)
+                eps = randn_complex((n, *channel_shape), gen, device)
+                x = z_val[start:stop] + sigma.reshape(-1, *extra) * eps
+                if y_feat is None:
+                    total += float(weighted(net, x, sigma, eps, None))
+                else:
+                    cond = float(weighted(net, x, sigma, eps, y_feat[start:stop]))
+                    null = float(weighted(net, x, sigma, eps, None))
+                    total += (1.0 - p) * cond + p * null
+            bands[b] = total / rows
+        return float(np.dot(prob, bands)), bands
+
+    return validate, edges
 
 
 def _sigma_sampler(config: ScoreConfig):

@@ -1,6 +1,8 @@
-// MathJax for pymdownx.arithmatex (generic mode). Served locally only if the
-// site is viewed online; the docs build itself needs no network.
+// MathJax for pymdownx.arithmatex (generic mode). MathJax itself is served from this site
+// (javascripts/mathjax/, copied from the django-static-mathjax package when the docs are
+// built), so formulas render offline and over file://.
 window.MathJax = {
   tex: { inlineMath: [["\\(", "\\)"]], displayMath: [["\\[", "\\]"]], processEscapes: true },
+  svg: { fontCache: "global" },
   options: { ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex" },
 };

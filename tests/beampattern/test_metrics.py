@@ -58,3 +58,20 @@ def test_bad_arguments_raise_naming_them(kw, name):
     args = {"target_sector_deg": (0.0, 20.0), **kw}
     with pytest.raises(ValueError, match=name):
         isac_tradeoff(x, x, rx, ideal_positions(4), n_samples=10, **args)
+
+
+def test_tradeoff_is_the_same_on_any_executor(dask_executor):
+    from concurrent.futures import ThreadPoolExecutor
+
+    xr, xc = sector_beam((-40.0, -20.0), K), sector_beam((30.0, 50.0), K)
+    rx = SensingReceiver.from_positions((-40.0, -20.0), ideal_positions(K), n_grid=8)
+    args = (xr, xc, rx, ideal_positions(K), (-40.0, -20.0))
+    kw = {"rho": [0.0, 0.5, 1.0], "n_samples": 500, "n_threshold": 500, "rng": 2}
+    serial = isac_tradeoff(*args, **kw)
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        pooled = isac_tradeoff(*args, executor=ex, **kw)
+    remote = isac_tradeoff(*args, executor=dask_executor, **kw)
+    for other in (pooled, remote):
+        for name in ("p_md", "ser", "rmse"):
+            np.testing.assert_array_equal(getattr(other, name), getattr(serial, name))
+    assert len(repr(serial)) < 300 and "n_rho=3" in repr(serial)

@@ -100,3 +100,33 @@ def test_doa_mse_result_is_consistent():
         res.mse = 0.0
     again = beamopt.doa_mse(sc, W / 2, W / 2, n_trials=50, rng=0, chunk_size=16)
     np.testing.assert_array_equal(res.estimates, again.estimates)
+
+
+# ----------------------------------------------------------------------- executors
+def _mse_setup():
+    sc = BistaticScenario.default(n_tx=4, n_rx=4, n_symbols=16)
+    return sc, beamopt.mrt_covariance(sc.a, sc.power), {"n_trials": 300, "rng": 4, "chunk_size": 64}
+
+
+def test_doa_mse_is_the_same_on_any_thread_pool():
+    from concurrent.futures import ThreadPoolExecutor
+
+    sc, W, kw = _mse_setup()
+    serial = beamopt.doa_mse(sc, W, **kw)
+    for workers in (1, 3):
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            pooled = beamopt.doa_mse(sc, W, executor=ex, **kw)
+        np.testing.assert_array_equal(pooled.estimates, serial.estimates)
+        assert pooled.mse == serial.mse
+
+
+def test_doa_mse_is_the_same_on_a_dask_cluster(dask_executor):
+    sc, W, kw = _mse_setup()
+    remote = beamopt.doa_mse(sc, W, executor=dask_executor, **kw)
+    np.testing.assert_array_equal(remote.estimates, beamopt.doa_mse(sc, W, **kw).estimates)
+
+
+def test_doa_mse_repr_is_short():
+    sc, W, kw = _mse_setup()
+    text = repr(beamopt.doa_mse(sc, W, **kw))
+    assert len(text) < 300 and "n_trials=300" in text

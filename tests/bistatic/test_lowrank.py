@@ -62,7 +62,7 @@ def test_from_dense_recovers_psd_stack(rng):
 @pytest.mark.parametrize("scheme", ("optimal", "power_splitting"))
 def test_boundary_metrics_from_factors_equal_dense_path(seed, signal, scheme):
     sc = _random_scenario(seed)
-    front = beamopt.crb_rate_boundary(sc, signal, scheme, n_points=9)
+    front = beamopt.crb_rate_boundary(sc, signal=signal, scheme=scheme, n_points=9)
     crb, rate = _dense_reference(sc, front.W, front.Rs, signal)
     np.testing.assert_allclose(front.crb, crb, rtol=1e-10)
     np.testing.assert_allclose(front.achieved_rate, rate, rtol=1e-10, atol=1e-12)
@@ -71,7 +71,7 @@ def test_boundary_metrics_from_factors_equal_dense_path(seed, signal, scheme):
 @pytest.mark.parametrize("signal", SIGNALS)
 def test_time_switching_factors_are_the_time_average(signal):
     sc = _random_scenario(11)
-    front = beamopt.crb_rate_boundary(sc, signal, "time_switching", n_points=7)
+    front = beamopt.crb_rate_boundary(sc, signal=signal, scheme="time_switching", n_points=7)
     rho = front.parameter[:, None, None]
     mrt = beamopt.mrt_covariance(sc.a, sc.power)
     W_s, R_s = (0 * mrt, mrt) if signal == "superposition" else (mrt, 0 * mrt)
@@ -93,7 +93,7 @@ def test_superposition_design_factors_equal_dense_path(seed):
 def test_sdp_boundary_factors_reproduce_the_solver_designs():
     sc = _random_scenario(3).replace(n_tx=4, channel=_random_scenario(3).channel[:4])
     rates = np.linspace(0, beamopt.max_rate(sc) * 0.9, 3)
-    front = beamopt.crb_rate_boundary(sc, "gaussian", rates=rates, method="sdp")
+    front = beamopt.crb_rate_boundary(sc, signal="gaussian", rates=rates, method="sdp")
     for i, g in enumerate(front.parameter):
         res = beamopt.minimize_crb(sc, float(g), method="sdp")
         np.testing.assert_allclose(front.W[i], res.W, atol=1e-7 * sc.power)
@@ -104,8 +104,8 @@ def test_sdp_boundary_factors_reproduce_the_solver_designs():
 def test_large_boundary_stores_factors_not_dense_stacks():
     sc = beamopt.BistaticScenario.from_geometry(n_tx=256)
     tracemalloc.start()
-    front = beamopt.crb_rate_boundary(sc, "superposition", n_points=100)
-    gauss = beamopt.crb_rate_boundary(sc, "gaussian", n_points=100)
+    front = beamopt.crb_rate_boundary(sc, signal="superposition", n_points=100)
+    gauss = beamopt.crb_rate_boundary(sc, signal="gaussian", n_points=100)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert front.W_factor.shape == (100, 256, 1) and front.Rs_factor.shape == (100, 256, 1)

@@ -27,7 +27,9 @@ def scenario():
 
 
 def test_plot_boundary_new_axes(scenario):
-    front = beamopt.crb_rate_boundary(scenario, "gaussian", "time_switching", n_points=6)
+    front = beamopt.crb_rate_boundary(
+        scenario, signal="gaussian", scheme="time_switching", n_points=6
+    )
     ax = beamopt.plots.plot_boundary(front)
     assert isinstance(ax, matplotlib.axes.Axes)
     assert len(ax.get_lines()) == 1
@@ -38,7 +40,7 @@ def test_plot_boundary_new_axes(scenario):
 
 def test_plot_boundaries_on_given_axes(scenario):
     fronts = [
-        beamopt.crb_rate_boundary(scenario, "gaussian", s, n_points=5)
+        beamopt.crb_rate_boundary(scenario, signal="gaussian", scheme=s, n_points=5)
         for s in ("optimal", "time_switching", "power_splitting")
     ]
     _, ax = plt.subplots()
@@ -51,7 +53,7 @@ def test_plot_boundaries_on_given_axes(scenario):
 
 
 def test_front_plot_method(scenario):
-    front = beamopt.crb_rate_boundary(scenario, "known", n_points=4)
+    front = beamopt.crb_rate_boundary(scenario, signal="known", n_points=4)
     ax = front.plot(color="k")
     assert len(ax.get_lines()) == 1
 
@@ -86,7 +88,7 @@ def default_fronts():
     sc = beamopt.BistaticScenario.default()
     pairs = [("gaussian", "optimal"), ("superposition", "optimal"), ("known", "optimal"),
              ("gaussian", "time_switching"), ("gaussian", "power_splitting")]  # fmt: skip
-    return sc, [beamopt.crb_rate_boundary(sc, s, k, 40) for s, k in pairs]
+    return sc, [beamopt.crb_rate_boundary(sc, signal=s, scheme=k, n_points=40) for s, k in pairs]
 
 
 def test_boundaries_have_distinct_styles_and_human_labels(default_fronts):

@@ -2,7 +2,9 @@
 
 References: the certified single-user optimum (itself checked against brute force
 and cvxpy in test_superposition.py), the Gaussian-only SDP optimum (SCA's default
-start, which it may only improve), and the problem's constraints.
+start, which it may only improve), random feasible designs (never below the certified
+bound), the same SCA on cvxpy/Clarabel instead of the dedicated interior-point solver,
+an independent least-power check of infeasibility, and the problem's constraints.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import pytest
 
 import beamopt
 from beamopt.errors import InfeasibleError
+
+from ._multiuser import dense_checks, rayleigh_scenario
 
 
 def _scenario(seed=0, **kw):
@@ -282,3 +286,89 @@ def test_random_starts_are_seeded():
     a = beamopt.sca_superposition(sc, gamma, rng=5, **kw)
     b = beamopt.sca_superposition(sc, gamma, rng=np.random.default_rng(5), **kw)
     np.testing.assert_array_equal(a.extras["start_crbs"], b.extras["start_crbs"])
+
+
+# ----------------------------------------------- several users: random K = 8 scenarios
+def _check_certified(sc, gamma, res):
+    """Exactly feasible, PSD, consistent, and certified within gap_tolerance."""
+    sinr, power, low = dense_checks(sc, res.W, res.Rs)
+    assert np.all(sinr >= gamma * (1 - 1e-12))
+    assert power <= sc.power * (1 + 1e-12) and low >= -1e-12
+    assert res.crb == pytest.approx(beamopt.crb_doa(sc, res.W_total, res.Rs), rel=1e-9)
+    assert res.status == "optimal" and 0 <= res.extras["bound_gap"] <= 1e-5
+    assert res.extras["crb_lower_bound"] <= res.crb
+
+
+def _eight_users(seed, n_tx, shares=(0.02, 0.15)):
+    """The issue's new-user scenarios: targets a random 2-15 % share of each user's own
+    largest SNR (less with small arrays); unreachable draws must raise InfeasibleError
+    with a certificate. Returns the result, or None for an unreachable draw."""
+    rng = np.random.default_rng(seed)
+    sc = rayleigh_scenario(8, n_tx, rng)
+    gamma = rng.uniform(*shares, 8) * sc.max_snr
+    try:
+        res = beamopt.sca_superposition(sc, gamma)
+    except InfeasibleError as err:
+        # the reported targets are reachable and a little more is not (least-power check)
+        best = np.asarray(err.max_achievable)
+        assert np.all(best < gamma)
+        beamopt.minimize_crb(sc, best * (1 - 1e-6), "superposition")
+        with pytest.raises(InfeasibleError):
+            beamopt.minimize_crb(sc, best * (1 + 1e-6), "superposition")
+        return None
+    _check_certified(sc, gamma, res)
+    return res
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_eight_users_random_scenarios_small_array(seed):
+    assert _eight_users(seed, 12, shares=(0.002, 0.02)) is not None
+
+
+def test_eight_users_unreachable_targets_raise():
+    assert _eight_users(0, 12) is None  # 2-15 % shares are too much for 12 elements
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(12))
+def test_eight_users_random_scenarios_64_elements(seed):
+    _eight_users(100 + seed, 64)
+
+
+def test_eight_users_at_five_percent_are_certified():
+    """The issue's first failure: K = 8, n_tx = 64, 5 % of each user's largest SNR."""
+    sc = rayleigh_scenario(8, 64, np.random.default_rng(7))
+    gamma = 0.05 * sc.max_snr
+    res = beamopt.sca_superposition(sc, gamma)
+    _check_certified(sc, gamma, res)
+    assert set(res.extras["profile"]) >= {"setup", "starts", "sca", "bound", "repair", "solve"}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_native_and_cvxpy_backends_certify_each_other(seed):
+    """Two solvers for the same SDPs: neither design beats the other's certified bound."""
+    sc = rayleigh_scenario(3, 8, np.random.default_rng(seed))
+    gamma = 0.06 * sc.max_snr
+    native = beamopt.sca_superposition(sc, gamma)
+    ref = beamopt.sca_superposition(sc, gamma, solver="CLARABEL")
+    _check_certified(sc, gamma, native)
+    assert native.crb >= ref.extras["crb_lower_bound"] * (1 - 1e-6)
+    assert ref.crb >= native.extras["crb_lower_bound"] * (1 - 1e-6)
+    assert native.crb == pytest.approx(ref.crb, rel=1e-5)
+
+
+def test_targets_at_the_limit_of_feasibility_return_quickly():
+    """An empty interior: the certificate cannot be sharp, and the result says so fast."""
+    from beamopt.bistatic._power_min import max_common_scale
+    from beamopt.bistatic._span import span_problem
+
+    sc = rayleigh_scenario(8, 16, np.random.default_rng(8))
+    gamma = 0.03 * sc.max_snr
+    tau = max_common_scale(span_problem(sc, gamma))
+    res = beamopt.sca_superposition(sc, tau * gamma)
+    sinr, power, _low = dense_checks(sc, res.W, res.Rs)
+    assert np.all(sinr >= tau * gamma * (1 - 1e-12)) and power <= sc.power * (1 + 1e-12)
+    assert res.status in ("optimal", "gap_above_tolerance")
+    assert res.extras["profile"]["support_solves"] <= 200
+    with pytest.raises(InfeasibleError):
+        beamopt.sca_superposition(sc, tau * (1 + 1e-6) * gamma)

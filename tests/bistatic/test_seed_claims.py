@@ -84,7 +84,7 @@ def test_superposition_boundary_between_gaussian_and_known(seed):
     sc = _scenario(seed=seed)
     rates = np.linspace(0, beamopt.max_rate(sc), 9)
     gauss, sup, known = (
-        beamopt.crb_rate_boundary(sc, s, rates=rates).crb
+        beamopt.crb_rate_boundary(sc, signal=s, rates=rates).crb
         for s in ("gaussian", "superposition", "known")
     )
     tol = 1e-5
@@ -111,6 +111,6 @@ def test_optimal_boundary_dominates_benchmarks(scheme, signal, seed):
     splitting at the same rate, with a visible gain at moderate rates."""
     sc = _scenario(seed=seed)
     rate, crb = _scheme_points(sc, scheme, signal)
-    best = beamopt.crb_rate_boundary(sc, signal, rates=rate).crb
+    best = beamopt.crb_rate_boundary(sc, signal=signal, rates=rate).crb
     assert np.all(best <= crb * (1 + 1e-6))
     assert np.max(crb / best) > 1.001

@@ -220,3 +220,109 @@ def test_unwritable_output_is_one_line(tiny, tmp_path, capsys, monkeypatch):
     assert main(["boundary", "--config", str(tiny), "--out", str(tmp_path), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err == f"beamopt: error: cannot write '{tmp_path / 'x.png'}': Permission denied\n"
+
+
+# ------------------------------------------------------------- formats, flags, --out
+@pytest.mark.parametrize("fmt, magic", [("pdf", b"%PDF"), ("svg", b"<?xml")])
+def test_figure_format_and_size(fmt, magic, tiny, tmp_path):
+    out = tmp_path / "out"
+    argv = ["crb-vs-power", "--config", str(tiny), "--out", str(out), "--quiet", "--format", fmt]
+    assert main(argv) == 0
+    assert (out / f"crb_vs_power.{fmt}").read_bytes()[:5].startswith(magic)
+    assert not (out / "crb_vs_power.png").exists()
+
+
+def test_dpi_and_figsize_set_the_pixels(tiny, tmp_path):
+    import matplotlib.image
+
+    out = tmp_path / "out"
+    argv = ["crb-vs-power", "--config", str(tiny), "--out", str(out), "--quiet",
+            "--dpi", "50", "--figsize", "4", "3"]  # fmt: skip
+    assert main(argv) == 0
+    assert matplotlib.image.imread(out / "crb_vs_power.png").shape[:2] == (150, 200)
+
+
+def test_flags_override_the_toml_file(tiny, tmp_path):
+    out = tmp_path / "out"
+    argv = ["crb-vs-power", "--config", str(tiny), "--out", str(out), "--quiet",
+            "--n-points", "7", "--power-max-dbm", "40"]  # fmt: skip
+    assert main(argv) == 0
+    data = np.loadtxt(out / "crb_vs_power.csv", delimiter=",", skiprows=2)
+    assert data.shape[0] == 7 and data[-1, 0] == 40.0  # tiny.toml says n_points = 4
+    cfg = load_config(tiny, {"n_points": 9, "workers": 2})
+    assert (cfg["n_points"], cfg["workers"], cfg["n_tx"]) == (9, 2, 4)
+
+
+def test_every_config_key_has_a_flag():
+    from beamopt.cli.config import flag
+    from beamopt.cli.main import _parser
+
+    text = _parser().parse_args(["boundary"]).__dict__
+    assert all(f"key_{name}" in text for name in OPTIONS)
+    assert flag("n_points") == "--n-points"
+    docs = (ROOT / "docs" / "cli.md").read_text()
+    for option in ("--format", "--dpi", "--figsize", "--n-points", "--workers"):
+        assert f"`{option}" in docs, option
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--n-points", "1"], "command line: --n-points must be >= 2; got 1"),
+        (["--signal", "bogus"], "command line: --signal must be one of"),
+        (["--snr-min-db", "40"], "'snr_min_db' must be < 'snr_max_db'"),
+    ],
+)
+def test_bad_flag_exits_2_naming_the_flag(argv, message, capsys):
+    assert main(["crb-vs-snr", "--quiet", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["--format", "jpg"], ["--dpi", "0"], ["--n-points", "x"]])
+def test_malformed_flags_are_argparse_errors(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["boundary", *argv])
+    assert exc.value.code == 2
+
+
+def test_workers_give_the_serial_numbers(tiny, tmp_path):
+    serial, pooled = tmp_path / "serial", tmp_path / "pooled"
+    base = ["crb-vs-snr", "--config", str(tiny), "--quiet", "--n-trials", "6"]
+    assert main([*base, "--out", str(serial)]) == 0
+    assert main([*base, "--out", str(pooled), "--workers", "2"]) == 0
+    assert (serial / "crb_vs_snr.csv").read_text() == (pooled / "crb_vs_snr.csv").read_text()
+
+
+def test_unwritable_out_fails_before_computing(tmp_path, capsys, monkeypatch):
+    # root writes anywhere it has permission bits for, so take a mount no one can write to
+    import os
+
+    target = Path("/sys/beamopt-cli-test")
+    if sys.platform != "linux" or not os.path.isdir("/sys") or os.access("/sys", os.W_OK):
+        probe_ok = False
+        try:
+            target.mkdir()
+            target.rmdir()
+            probe_ok = True
+        except OSError:
+            pass
+        if probe_ok or sys.platform != "linux":
+            pytest.skip("no read-only mount to write into on this machine")
+
+    def must_not_run(*args):
+        raise AssertionError("the computation ran before --out was probed")
+
+    monkeypatch.setitem(SUBCOMMANDS, "boundary", (must_not_run, "x"))
+    assert main(["boundary", "--out", str(target), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"beamopt: error: --out '{target}' is not writable") and err.count("\n") == 1
+    )
+
+
+def test_out_probe_leaves_no_file_behind(tmp_path, monkeypatch):
+    monkeypatch.setitem(SUBCOMMANDS, "boundary", (lambda *args: [], "x"))
+    out = tmp_path / "new" / "folder"
+    assert main(["boundary", "--out", str(out), "--quiet"]) == 0
+    assert out.is_dir() and list(out.iterdir()) == []

@@ -87,3 +87,34 @@ def test_turbo_with_more_observations_than_unknowns_converges_to_lmmse():
     )
     assert res.converged
     np.testing.assert_allclose(res.estimate, exact, atol=1e-6)
+
+
+def _lmmse_rows(Y):
+    """A per-row estimator, as users write them around turbo_message_passing (module level)."""
+    return np.array([_lmmse(y) for y in Y])
+
+
+def test_callable_estimator_in_chunks_equals_the_array_form(dask_executor):
+    from concurrent.futures import ThreadPoolExecutor
+
+    X = MU + rng.standard_normal((300, N)) @ np.linalg.cholesky(C).T
+    Y = X @ A.T + np.sqrt(S2) * rng.standard_normal((300, M))
+    ref = mmse_monte_carlo(X, _lmmse_rows(Y))
+    serial = mmse_monte_carlo(X, _lmmse_rows, y=Y, chunk_size=64)
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        pooled = mmse_monte_carlo(X, _lmmse_rows, y=Y, chunk_size=64, executor=ex)
+    remote = mmse_monte_carlo(X, _lmmse_rows, y=Y, chunk_size=64, executor=dask_executor)
+    assert ref.mse == serial.mse == pooled.mse == remote.mse
+    assert ref.stderr == serial.stderr and ref.n_samples == serial.n_samples == 300
+
+
+def test_callable_estimator_argument_errors():
+    X = np.zeros((4, N))
+    with pytest.raises(ValueError, match="needs the observations y="):
+        mmse_monte_carlo(X, _lmmse_rows)
+    with pytest.raises(ValueError, match="one observation per draw"):
+        mmse_monte_carlo(X, _lmmse_rows, y=np.zeros((3, M)))
+    with pytest.raises(ValueError, match="one estimate per row"):
+        mmse_monte_carlo(X, lambda Y: np.zeros((1, N)), y=np.zeros((4, M)))
+    with pytest.raises(ValueError, match="apply only to a callable"):
+        mmse_monte_carlo(X, X, y=np.zeros((4, M)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -77,7 +78,9 @@ def test_save_load_round_trip(tmp_path, network):
 
 def test_checkpoint_holds_config_scaling_shapes_version(tmp_path):
     path = tmp_path / "ck.pt"
-    model = train_score_model(H, observations=Y, config=TINY, checkpoint=path, progress=False)
+    model = train_score_model(
+        H, observations=Y, config=TINY, validation=0, checkpoint=path, progress=False
+    )
     data = torch.load(path, weights_only=True)
     assert data["version"] == beamopt.__version__
     assert data["config"] == dataclasses.asdict(TINY)
@@ -90,39 +93,37 @@ def test_checkpoint_holds_config_scaling_shapes_version(tmp_path):
 
 
 @pytest.mark.parametrize("network", ["mlp", "transformer"])
-def test_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path, network):
+def test_raising_n_iterations_continues_a_finished_run(tmp_path, network):
+    # with a constant rate and no held-out data, 4 then 6 more steps are 10 steps
     path = tmp_path / "ck.pt"
-    full = train_score_model(
-        H, observations=Y, config=cfg(network=network, n_iterations=10), seed=2, progress=False
-    )
-    first = train_score_model(
-        H,
-        observations=Y,
-        config=cfg(network=network, n_iterations=4),
-        seed=2,
-        checkpoint=path,
-        progress=False,
-    )
+    flat = dict(network=network, lr_schedule="constant")
+    args = dict(observations=Y, seed=2, validation=0, progress=False)
+    full = train_score_model(H, config=cfg(**flat, n_iterations=10), **args)
+    first = train_score_model(H, config=cfg(**flat, n_iterations=4), checkpoint=path, **args)
     # the interrupted run really stopped short: its weights still differ
     assert not all(torch.equal(v, state(full)[k]) for k, v in state(first).items())
-    resumed = train_score_model(
-        H,
-        observations=Y,
-        config=cfg(network=network, n_iterations=10),
-        seed=2,
-        checkpoint=path,
-        progress=False,
-    )
+    resumed = train_score_model(H, config=cfg(**flat, n_iterations=10), checkpoint=path, **args)
     assert_same_weights(resumed, full)
     assert torch.load(path, weights_only=True)["training"]["iteration"] == 10
 
 
-def test_resume_from_an_intermediate_checkpoint(tmp_path, monkeypatch):
-    # Crash after the checkpoint at iteration 6 (checkpoint_every=3), then resume.
+def assert_same_history(a, b):
+    da, db = a.to_dict(), b.to_dict()
+    da.pop("elapsed_s"), db.pop("elapsed_s")
+    assert json.dumps(da) == json.dumps(db)  # NaN-aware: the step-0 training loss is NaN
+
+
+@pytest.mark.parametrize("observations", [None, Y])
+def test_resume_from_an_intermediate_checkpoint(tmp_path, monkeypatch, observations):
+    # Crash after the checkpoint at iteration 6 (checkpoint_every=3), then resume: the same
+    # weights and the same record (held-out losses every 2 steps, the kept weights) as an
+    # uninterrupted run.
     from beamopt.score import training
 
     path = tmp_path / "ck.pt"
-    full = train_score_model(H, config=cfg(n_iterations=8), progress=False)
+    c = cfg(n_iterations=8, eval_every=2)
+    full = train_score_model(H, observations=observations, config=c, progress=False)
+    assert full.history.iterations.tolist() == [0, 2, 4, 6, 8]
     real_save = training._checkpoint.save
 
     def save_then_crash(p, data):
@@ -131,12 +132,18 @@ def test_resume_from_an_intermediate_checkpoint(tmp_path, monkeypatch):
             raise KeyboardInterrupt
 
     monkeypatch.setattr(training._checkpoint, "save", save_then_crash)
+    args = dict(observations=observations, config=c, checkpoint=path, progress=False)
     with pytest.raises(KeyboardInterrupt):
-        train_score_model(H, config=cfg(n_iterations=8), checkpoint=path, progress=False)
+        train_score_model(H, **args)
     monkeypatch.setattr(training._checkpoint, "save", real_save)
     assert torch.load(path, weights_only=True)["training"]["iteration"] == 6
-    resumed = train_score_model(H, config=cfg(n_iterations=8), checkpoint=path, progress=False)
+    resumed = train_score_model(H, **args)
     assert_same_weights(resumed, full)
+    assert_same_history(resumed.history, full.history)
+    # the record travels with the checkpoint and with a saved model
+    assert_same_history(ScoreModel.load(path).history, full.history)
+    saved = ScoreModel.load(full.save(tmp_path / "m.pt"))
+    assert_same_history(saved.history, full.history)
 
 
 def test_finished_checkpoint_is_returned_without_training(tmp_path):
@@ -198,11 +205,23 @@ def test_score_and_estimator_checkpoints_are_not_interchangeable(tmp_path):
     np.testing.assert_array_equal(again.estimate(Y[:4]), est.estimate(Y[:4]))
 
 
-def test_resumed_estimator_equals_uninterrupted(tmp_path):
+def test_resumed_estimator_equals_uninterrupted(tmp_path, monkeypatch):
+    from beamopt.score import training
+
     path = tmp_path / "est.pt"
-    full = train_estimator(H, Y, config=cfg(n_iterations=9), seed=1, progress=False)
-    train_estimator(H, Y, config=cfg(n_iterations=5), seed=1, checkpoint=path, progress=False)
-    resumed = train_estimator(
-        H, Y, config=cfg(n_iterations=9), seed=1, checkpoint=path, progress=False
-    )
+    c = cfg(n_iterations=9, eval_every=2)
+    full = train_estimator(H, Y, config=c, seed=1, progress=False)
+    real_save = training._checkpoint.save
+
+    def save_then_crash(p, data):
+        real_save(p, data)
+        if data["training"]["iteration"] == 6:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training._checkpoint, "save", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        train_estimator(H, Y, config=c, seed=1, checkpoint=path, progress=False)
+    monkeypatch.setattr(training._checkpoint, "save", real_save)
+    resumed = train_estimator(H, Y, config=c, seed=1, checkpoint=path, progress=False)
     assert_same_weights(resumed, full)
+    assert_same_history(resumed.history, full.history)

@@ -64,7 +64,8 @@ def test_learned_denoiser_matches_exact_gaussian_mmse(objective, weighting, sigm
     )
     model = train_score_model(h, config=cfg, seed=0, progress=False)
     s = model.scale
-    assert s == pytest.approx(np.sqrt(np.mean(np.abs(h) ** 2)))
+    # the RMS of the training rows (10 % are held out)
+    assert s == pytest.approx(np.sqrt(np.mean(np.abs(h) ** 2)), rel=0.02)
     muz, Cz = mu / s, C / s**2
     for sigma in sigmas:
         x = draw(rng, muz, Cz, 2000) + sigma * crandn(rng, (2000, 3))

@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import os
 import time
 from pathlib import Path
@@ -181,27 +182,36 @@ def make_drops(post, args):
     return H, Y, fresh, F
 
 
-def train(post, args, seed):
-    """The unconditional prior and the conditional model of one training seed (default
-    `ScoreConfig`); trained models are kept under `out/models` and reused by later runs."""
+def train(post, args, seed, name):
+    """The unconditional prior (`name="prior"`) or the conditional model of one training seed
+    (default `ScoreConfig`); trained models are kept under `out/models` and reused by later
+    runs."""
     from beamopt.score import ScoreConfig, ScoreModel, train_score_model
 
     rng = np.random.default_rng(100 + seed)
     h = post.sample_prior(args.n_train, seed=rng)
     y = post.pilot_model.observe(h, seed=rng)
     config = ScoreConfig(device="cpu") if not args.quick else ScoreConfig(n_iterations=30)
-    models = []
-    for name, obs in (("prior", None), ("conditional", y)):
-        path = args.out / "models" / f"{name}_seed{seed}_{args.n_train}.pt"
-        if path.exists() and not args.quick:
-            models.append(ScoreModel.load(path, device="cpu"))
-            continue
-        model = train_score_model(h, observations=obs, config=config, seed=seed, progress=False)
-        if not args.quick:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            model.save(path)
-        models.append(model)
-    return tuple(models)
+    path = args.out / "models" / f"{name}_seed{seed}_{args.n_train}.pt"
+    if path.exists() and not args.quick:
+        return ScoreModel.load(path, device="cpu")
+    start = time.perf_counter()
+    obs = None if name == "prior" else y
+    model = train_score_model(h, observations=obs, config=config, seed=seed, progress=False)
+    print(f"trained {name} seed {seed} in {time.perf_counter() - start:.0f} s", flush=True)
+    if not args.quick:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.save(path)
+    return model
+
+
+def _row_path(args, score, seed, label) -> Path:
+    """One file per finished row (written atomically), so a run resumes where it stopped and
+    `--part exact` / `--part learned` can run side by side into one output directory."""
+    key = f"{args.n_amb}-{args.n_drops}-{args.n_draws}-{args.n_fresh}-{args.n_train}-{args.seed}"
+    safe = "".join(c if c.isalnum() else "_" for c in label)
+    name = f"{score.split()[0]}_{seed}_{safe}_{key}.json"
+    return args.out / "rows" / name
 
 
 def accuracy(args) -> list[dict]:
@@ -209,33 +219,74 @@ def accuracy(args) -> list[dict]:
 
     post = mixture_problem()
     drops = make_drops(post, args)
-    exact_prior = GaussianMixtureDenoiser(post.weights, post.means, post.covariances)
-    exact_cond = GaussianMixtureDenoiser.from_posterior(post)
-    scores = [("exact score", None, exact_prior, exact_cond)]
-    for seed in args.train_seeds:
-        start = time.perf_counter()
-        prior, cond = train(post, args, seed)
-        print(f"trained seed {seed} in {time.perf_counter() - start:.0f} s", flush=True)
-        scores.append(("learned", seed, prior, cond))
+    jobs = []  # (score, seed, label, kind, options)
+    if args.part in ("all", "exact"):
+        jobs += [("exact score", None, *m) for m in methods(args)]
+    if args.part in ("all", "learned"):
+        learned = [
+            ("learned", seed, *m)
+            for seed in args.train_seeds
+            for m in methods(args)
+            if m[1] != "exact" and _selected(m[0], args, seed)
+        ]
+        # the rows on every seed first (the headline numbers), then the first seed's others
+        on_all = [j for j in learned if _on_every_seed(j[2], args)]
+        jobs += on_all + [j for j in learned if j not in on_all]
+    exact_models = {
+        "prior": GaussianMixtureDenoiser(post.weights, post.means, post.covariances),
+        "conditional": GaussianMixtureDenoiser.from_posterior(post),
+    }
+    learned_models: dict = {}
     rows = []
-    for score, seed, prior, cond in scores:
-        for label, kind, options in methods(args):
-            if kind == "exact" and score != "exact score":
-                continue
-            sampler, nfe = make_sampler(kind, options, post, prior, cond)
-            start = time.perf_counter()
-            metrics = evaluate(sampler, post, drops, args, args.seed + 17)
-            row = {
-                "score": score,
-                "train_seed": seed,
-                "method": label,
-                "evaluations_per_sample": nfe,
-                **metrics,
-                "time_s": time.perf_counter() - start,
-            }
+    for score, seed, label, kind, options in jobs:
+        if score == "exact score":
+            models = exact_models
+        else:
+            models = learned_models.setdefault(seed, {})
+        path = _row_path(args, score, seed, label)
+        if path.exists() and not args.quick:
+            row = json.loads(path.read_text())
             rows.append(row)
-            print(f"{score:<12} {label:<22} {_fmt(row)}", flush=True)
+            print(f"{score:<12} {label:<22} {_fmt(row)} (cached)", flush=True)
+            continue
+        need = "conditional" if kind == "conditional" else "prior"
+        if need not in models and kind != "exact":
+            models[need] = train(post, args, seed, need)
+        sampler, nfe = make_sampler(
+            kind, options, post, models.get("prior"), models.get("conditional")
+        )
+        start = time.perf_counter()
+        metrics = evaluate(sampler, post, drops, args, args.seed + 17)
+        row = {
+            "score": score,
+            "train_seed": seed,
+            "method": label,
+            "evaluations_per_sample": nfe,
+            **metrics,
+            "time_s": time.perf_counter() - start,
+        }
+        rows.append(row)
+        if not args.quick:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(row))
+            tmp.replace(path)
+        print(f"{score:<12} {label:<22} {_fmt(row)}", flush=True)
     return rows
+
+
+def _selected(label, args, seed) -> bool:
+    """Learned rows: every method but `--exact-only` on the first training seed,
+    `--learned-methods` (label prefixes; default all) on every seed."""
+    if any(label.startswith(p) for p in args.exact_only):
+        return False
+    return seed == args.train_seeds[0] or _on_every_seed(label, args)
+
+
+def _on_every_seed(label, args) -> bool:
+    if args.learned_methods is None:
+        return True
+    return any(label.startswith(p) for p in args.learned_methods)
 
 
 def _fmt(r) -> str:
@@ -369,9 +420,9 @@ def summarise(rows) -> list[dict]:
 
 def table(summary) -> str:
     lines = [
-        "| score | method | evals/sample | mode-weight err | mean err / post. var | cov err "
-        "| calibration | EG SE ratio |",
-        "|---|---|---|---|---|---|---|---|",
+        "| score | method | seeds | evals/sample | mode-weight err | mean err / post. var "
+        "| cov err | calibration | EG SE ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in summary:
 
@@ -385,7 +436,7 @@ def table(summary) -> str:
             se = f"{r['se_ratio']:.4f} ± {r['se_ratio_std']:.4f}"
             cal = f"{r['calibration_ratio']:.3f} ± {r['calibration_ratio_std']:.3f}"
         lines.append(
-            f"| {r['score']} | {r['method']} | {r['evaluations_per_sample']} | "
+            f"| {r['score']} | {r['method']} | {r['n_seeds']} | {r['evaluations_per_sample']} | "
             f"{pm('mode_weight_error', '.3f')} | {pm('mean_error_over_variance', '.4f')} | "
             f"{pm('cov_error', '.3f')} | {cal} | {se} |"
         )
@@ -449,10 +500,28 @@ def parse_args(argv=None):
     p.add_argument("--n-train", type=int, default=20_000)
     p.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--particles", type=int, nargs="+", default=[1, 4, 10])
+    p.add_argument(
+        "--learned-methods",
+        nargs="*",
+        default=None,
+        help="label prefixes run on every training seed (the rest on the first only)",
+    )
+    p.add_argument(
+        "--exact-only",
+        nargs="*",
+        default=[],
+        help="label prefixes run with the exact score only",
+    )
     p.add_argument("--speed-batch", type=int, default=64, help="pilot vectors per call")
     p.add_argument("--speed-draws", type=int, default=32, help="draws per pilot vector")
     p.add_argument("--speed-steps", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--part",
+        choices=("all", "exact", "learned"),
+        default="all",
+        help="accuracy rows to compute (finished rows are read back from out/rows)",
+    )
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--skip-accuracy", action="store_true")
     p.add_argument("--quick", action="store_true", help="tiny smoke run")

@@ -254,18 +254,24 @@ def twisted_smc(
             eps = noise_fn((x / math.sqrt(a_t)).reshape(P, *shape), sig).reshape(P, n)
             z_hat = (x - math.sqrt(1.0 - a_t) * eps) / math.sqrt(a_t)
             rr = y_rot - pil.coords(z_hat) * pil.s  # U^H (y - A E[z | x_t])
-            log_g = pil.log_density(rr, float(v[i]))
+            log_g = pil.log_density(rr, float(v[i])) if (grad or K > 1) else None
             if grad:
                 # torch's gradient of a real function is 2 d/d(conj x)
                 (gamma,) = torch.autograd.grad(log_g.sum(), x)
                 gamma = gamma.detach() / 2
-                eps, z_hat, rr, log_g = eps.detach(), z_hat.detach(), rr.detach(), log_g.detach()
-        logw = logw + (log_g + carry).reshape(S, K)
-        w = torch.softmax(logw, dim=1)
-        ess = 1.0 / w.square().sum(dim=1)
-        ess_history.append(float(ess.mean()) / K)
-        redo = ess < ess_threshold * K
-        if bool(redo.any()):
+                eps, z_hat, rr = eps.detach(), z_hat.detach(), rr.detach()
+                log_g = log_g.detach()
+        if K == 1:
+            # one particle: the weights pick nothing, so they are not computed
+            ess_history.append(1.0)
+            redo = None
+        else:
+            logw = logw + (log_g + carry).reshape(S, K)
+            w = torch.softmax(logw, dim=1)
+            ess = 1.0 / w.square().sum(dim=1)
+            ess_history.append(float(ess.mean()) / K)
+            redo = ess < ess_threshold * K
+        if redo is not None and bool(redo.any()):
             keep = torch.arange(K, device=device).expand(S, K)
             idx = torch.where(redo[:, None], _systematic(logw, generator), keep)
             flat = (rows + idx).reshape(-1)
@@ -276,7 +282,8 @@ def twisted_smc(
         if a_s >= 1.0:
             # The last step is the model's deterministic jump to z_hat; the exact likelihood
             # replaces the twist.
-            logw = logw + (pil.log_density(rr, 0.0) - log_g).reshape(S, K)
+            if K > 1:
+                logw = logw + (pil.log_density(rr, 0.0) - log_g).reshape(S, K)
             x = z_hat
             break
         bt = _beta_tilde(a_t, a_s)
@@ -300,8 +307,11 @@ def twisted_smc(
             kappa_t = (float(v[i]) / sigma**2) / math.sqrt(a_t)
             iso = (rr * (kappa_t * pil.s / (pil.nv + float(v[i]) * pil.s**2))) @ pil.V.T
             x = x + ce2 * (gamma - iso)
-        # log p(x_s | x_t) - log q(x_s | x_t), up to a constant shared by the particles
-        carry = (xi.abs().square().sum(-1) - (x - mean).abs().square().sum(-1)) / ce2 - log_g
+        if K > 1:
+            # log p(x_s | x_t) - log q(x_s | x_t), up to a constant shared by the particles
+            carry = (xi.abs().square().sum(-1) - (x - mean).abs().square().sum(-1)) / ce2 - log_g
+    if K == 1:
+        return x, np.asarray(ess_history)
     w = torch.softmax(logw, dim=1).cpu()  # the generator lives on the CPU
     pick = torch.multinomial(w, 1, generator=generator)[:, 0].to(device)
     z = x.reshape(S, K, n)[torch.arange(S, device=device), pick]

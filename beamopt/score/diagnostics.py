@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._repr import summary_repr
 from .._validation import check_positive
 from ..posterior.lmmse import fit_lmmse
 from ..training import TrainingWarning
@@ -95,6 +96,8 @@ class ConditioningCheck:
         Whether the model uses its observations (see the module text).
     message : str
     """
+
+    __repr__ = summary_repr
 
     sigma: float
     conditional_nmse: float

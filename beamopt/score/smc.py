@@ -72,6 +72,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._repr import summary_repr
 from ._sampling import complex_normal, torch_generator
 
 __all__ = ["KernelSchedule", "kernel_schedule", "twisted_smc"]
@@ -103,6 +104,8 @@ class KernelSchedule:
     abars: np.ndarray
     v: np.ndarray
     c2: np.ndarray
+
+    __repr__ = summary_repr
 
 
 def kernel_schedule(

@@ -248,6 +248,9 @@ if TYPE_CHECKING:  # the lazy names above, for type checkers and the API docs (n
     from .metrics.score_matching import ParameterScoreNet as ParameterScoreNet
     from .score.denoiser import Denoiser as Denoiser
     from .score.denoiser import GaussianDenoiser as GaussianDenoiser
+    from .score.diagnostics import ConditioningCheck as ConditioningCheck
+    from .score.diagnostics import check_conditioning as check_conditioning
+    from .score.diagnostics import denoising_nmse as denoising_nmse
     from .score.denoiser import GaussianMixtureDenoiser as GaussianMixtureDenoiser
     from .score.estimator import ChannelEstimator as ChannelEstimator
     from .score.estimator import train_estimator as train_estimator

@@ -9,7 +9,7 @@ as `beamopt/__init__.py` gathers the public API.
 
 from __future__ import annotations
 
-from .beampattern.plots import plot_beampattern, plot_isac_tradeoff
+from .beampattern.plots import plot_beampattern, plot_dictionary_correlation, plot_isac_tradeoff
 from .bistatic.plots import CURVE_STYLES, plot_boundaries, plot_boundary, plot_crb_sweep
 
 __all__ = [
@@ -19,4 +19,5 @@ __all__ = [
     "plot_crb_sweep",
     "plot_beampattern",
     "plot_isac_tradeoff",
+    "plot_dictionary_correlation",
 ]

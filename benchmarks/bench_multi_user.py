@@ -171,7 +171,7 @@ def run_boundary(args, out: Path | None):
     rng = np.random.default_rng(args.seed + 7)
     sc = draw(rng, args.boundary_users, args.n_tx[:1])[args.n_tx[0]][0]  # its own targets
     t0 = time.perf_counter()
-    front = beamopt.crb_rate_boundary(sc, "superposition", n_points=args.boundary_points)
+    front = beamopt.crb_rate_boundary(sc, signal="superposition", n_points=args.boundary_points)
     dt = time.perf_counter() - t0
     gap = float(front.bound_gap.max())
     checks = [dt < TARGETS["boundary_s"], gap <= TARGETS["gap"]]
@@ -186,7 +186,9 @@ def run_boundary(args, out: Path | None):
     fronts, times = {}, {}
     for signal in ("gaussian", "superposition", "known"):
         t0 = time.perf_counter()
-        fronts[signal] = beamopt.crb_rate_boundary(geo, signal, n_points=args.boundary_points)
+        fronts[signal] = beamopt.crb_rate_boundary(
+            geo, signal=signal, n_points=args.boundary_points
+        )
         times[signal] = time.perf_counter() - t0
     sup, gau = fronts["superposition"], fronts["gaussian"]
     gain = gau.crb / sup.crb

@@ -50,3 +50,18 @@ def test_multi_user_benchmark_tiny(tmp_path, capsys):
     assert (tmp_path / "bench_multi_user_boundary.png").stat().st_size > 0
     out = capsys.readouterr().out
     assert "median" in out and "profile" in out and "overall:" in out
+
+
+def test_receiver_scale_benchmark_tiny(tmp_path, capsys):
+    module = _load("benchmarks/bench_receiver_scale.py")
+    argv = ["--n-tx", "32", "--n-trials", "1000", "--n-accuracy", "200", "--out", str(tmp_path)]
+    rows = module.main(argv)
+    assert [r["receiver"].split()[0] for r in rows] == ["new", "new", "new", "previous"]
+    with (tmp_path / "bench_receiver_scale.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == 4
+    for row in table:
+        assert all(np.isfinite(float(row[k])) for k in row if k != "receiver")
+    # the new receiver's statistic reaches the dense-grid maximum (the benchmark's own check)
+    assert float(table[0]["share_within_0p1pct"]) >= 0.99
+    assert "PASS" in capsys.readouterr().out

@@ -10,11 +10,11 @@ learnable steering dictionary shared by the LS transmitter and the sensing recei
 from __future__ import annotations
 
 from .._lazy import lazy_attributes as _lazy_attributes
-from .array_model import ideal_positions, impaired_positions, steering_matrix
+from .array_model import beamwidth, ideal_positions, impaired_positions, steering_matrix
 from .calibration import dictionary_correlation
 from .covariance import CovarianceMatchResult, covariance_beampattern, match_covariance_pattern
 from .metrics import IsacTradeoff, isac_tradeoff
-from .plots import plot_beampattern, plot_isac_tradeoff
+from .plots import plot_beampattern, plot_dictionary_correlation, plot_isac_tradeoff
 from .receivers import (
     QAM_ORDERS,
     SensingReceiver,
@@ -44,6 +44,7 @@ __all__ = [
     "ideal_positions",
     "impaired_positions",
     "steering_matrix",
+    "beamwidth",
     "ls_beam",
     "sector_beam",
     "mix_beams",
@@ -61,6 +62,7 @@ __all__ = [
     "dictionary_correlation",
     "plot_beampattern",
     "plot_isac_tradeoff",
+    "plot_dictionary_correlation",
     *_LAZY,
 ]
 

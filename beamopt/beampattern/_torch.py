@@ -28,8 +28,20 @@ def check_training_args(mean_deg, span_deg, rng) -> int:
 
 
 def check_seed(rng) -> int:
-    if not isinstance(rng, int | np.integer):
-        raise ValueError(f"rng must be an int seed; got {rng!r}")
+    """An int seed from an int, a `numpy.random.Generator` or a `torch.Generator`.
+
+    A generator is advanced by one draw, so successive calls with the same generator give
+    different (reproducible) seeds.
+    """
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**62))
+    if isinstance(rng, torch.Generator):
+        return int(torch.randint(2**62, (1,), generator=rng).item())
+    if isinstance(rng, bool) or not isinstance(rng, int | np.integer) or rng < 0:
+        raise ValueError(
+            f"rng must be a non-negative int seed, a numpy.random.Generator or a "
+            f"torch.Generator; got {rng!r}"
+        )
     return int(rng)
 
 

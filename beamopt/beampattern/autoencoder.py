@@ -59,7 +59,8 @@ from ..result import SolverResult
 from ..units import db_to_linear
 from ._torch import check_seed, check_training_args, randn_complex, random_sectors, uniform
 from ._torch import device as resolve_device
-from .metrics import IsacTradeoff
+from .metrics import IsacTradeoff, proportion_se, rmse_and_se
+from .receivers import check_exceedances
 from .sectors import check_sector
 
 __all__ = ["NeuralISAC", "NeuralISACResult", "train_neural_isac", "neural_isac_tradeoff",
@@ -412,7 +413,8 @@ def neural_isac_tradeoff(
     Returns
     -------
     IsacTradeoff
-        `threshold` is NaN: each model has its own (on its logit).
+        `threshold` is NaN: each model has its own (on its logit). Monte Carlo standard
+        errors as in [`isac_tradeoff`][beamopt.beampattern.isac_tradeoff].
     """
     results = list(results)
     if not results or not all(isinstance(r, NeuralISACResult) for r in results):
@@ -424,6 +426,7 @@ def neural_isac_tradeoff(
         raise ValueError(f"p_fa must lie in (0, 1); got {p_fa}")
     n_samples = check_int(n_samples, "n_samples")
     n_threshold = check_int(n_threshold, "n_threshold", minimum=10)
+    check_exceedances(n_threshold, p_fa, "n_threshold")
     sig_r = db_to_linear(float(as_array(snr_radar_db, "snr_radar_db", dtype=float, ndim=0)))
     sig_c = db_to_linear(float(as_array(snr_comm_db, "snr_comm_db", dtype=float, ndim=0)))
     seed = check_seed(rng)
@@ -443,11 +446,14 @@ def neural_isac_tradeoff(
         det = (logit.double() > eta).numpy()
         err = (theta_hat - d["theta"]).double().numpy()
         p_md.append(1.0 - det.mean())
-        rmse.append(np.sqrt(np.mean(err[det] ** 2)) if det.any() else np.nan)
+        rmse.append(rmse_and_se(err[det]))
         ser.append(float((msg.argmax(-1) != d["m"]).double().mean()))
         omegas.append(res.omega)
+    p_md, ser, rmse = np.array(p_md), np.array(ser), np.array(rmse).reshape(-1, 2)
     return IsacTradeoff(
-        rho=readonly(np.array(omegas)), p_md=readonly(np.array(p_md)),
-        ser=readonly(np.array(ser)), rmse=readonly(np.array(rmse)), threshold=float("nan"),
-        p_fa=p_fa, label=label,
+        rho=readonly(np.array(omegas)), p_md=readonly(p_md), ser=readonly(ser),
+        rmse=readonly(rmse[:, 0]), threshold=float("nan"), p_fa=p_fa, label=label,
+        p_md_se=readonly(proportion_se(p_md, n_samples)),
+        ser_se=readonly(proportion_se(ser, n_samples)), rmse_se=readonly(rmse[:, 1]),
+        n_samples=n_samples,
     )  # fmt: skip

@@ -16,6 +16,19 @@ impaired); the receiver may assume a different model. Reported: the missed-detec
 probability at the threshold for $P_{fa}$, the symbol error rate with known CSI
 $\kappa = \beta a(\vartheta)^\top v$, and the angle RMSE over detected targets. The same
 random draws are reused for every $\rho$ (common random numbers), so the curves are smooth.
+
+Each number comes with its Monte Carlo standard error over the `n_samples` draws:
+$\sqrt{\hat p(1-\hat p)/n}$ for $P_{md}$ and the SER, and for the RMSE over the $n_d$
+detected targets the delta method on $\widehat{\mathrm{MSE}} = \frac1{n_d}\sum e_i^2$,
+
+$$
+\mathrm{se}(\widehat{\mathrm{RMSE}}) = \frac{\mathrm{sd}(e_i^2)}{2\sqrt{n_d}\,
+\widehat{\mathrm{RMSE}}}.
+$$
+
+They hold the threshold fixed (its own Monte Carlo error, relative
+$\approx 1/\sqrt{n_{threshold} P_{fa}}$ in $P_{fa}$, is not included) and, the draws being
+common to every $\rho$, are not independent across $\rho$.
 """
 
 from __future__ import annotations
@@ -29,11 +42,17 @@ from .._repr import short_repr, span
 from .._validation import as_array, as_generator, check_int, check_positive, readonly
 from ..units import db_to_linear
 from .array_model import steering_matrix
-from .receivers import SensingReceiver, detection_threshold, qam_constellation, qam_detect
+from .receivers import (
+    SensingReceiver,
+    check_exceedances,
+    detection_threshold,
+    qam_constellation,
+    qam_detect,
+)
 from .sectors import check_sector
 from .synthesis import mix_beams
 
-__all__ = ["IsacTradeoff", "isac_tradeoff"]
+__all__ = ["IsacTradeoff", "isac_tradeoff", "proportion_se", "rmse_and_se"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +73,12 @@ class IsacTradeoff:
     p_fa : float
         Target false-alarm probability.
     label : str
+    p_md_se, ser_se, rmse_se : ndarray, shape (n_rho,), optional
+        Monte Carlo standard errors of `p_md`, `ser` and `rmse` (radians); NaN where
+        undefined (no detection, or a single one).
+    n_samples : int
+        Monte Carlo draws per $\rho$ (0 when unknown); the resolution of `p_md` and `ser`
+        is $1/n$, and a zero means below about $3/n$.
     """
 
     rho: np.ndarray
@@ -63,6 +88,10 @@ class IsacTradeoff:
     threshold: float
     p_fa: float
     label: str = ""
+    p_md_se: np.ndarray | None = None
+    ser_se: np.ndarray | None = None
+    rmse_se: np.ndarray | None = None
+    n_samples: int = 0
 
     def __repr__(self) -> str:
         return short_repr(self, {
@@ -76,12 +105,39 @@ class IsacTradeoff:
         """Angle RMSE in degrees."""
         return np.rad2deg(self.rmse)
 
+    @property
+    def rmse_deg_se(self) -> np.ndarray | None:
+        """Standard error of the angle RMSE in degrees."""
+        return None if self.rmse_se is None else np.rad2deg(self.rmse_se)
+
     def rows(self) -> list[dict]:
-        r"""One dict per $\rho$ (for CSV files)."""
+        r"""One dict per $\rho$ (for CSV files), standard errors included when known."""
+        nan = np.full(self.rho.shape, np.nan)
+        se = [nan if v is None else v for v in (self.p_md_se, self.ser_se, self.rmse_deg_se)]
         return [
-            {"label": self.label, "rho": r, "p_md": m, "ser": s, "rmse_deg": e}
-            for r, m, s, e in zip(self.rho, self.p_md, self.ser, self.rmse_deg)
-        ]
+            {"label": self.label, "rho": r, "p_md": m, "p_md_se": ms, "ser": s, "ser_se": ss,
+             "rmse_deg": e, "rmse_deg_se": es}
+            for r, m, ms, s, ss, e, es in zip(self.rho, self.p_md, se[0], self.ser, se[1],
+                                              self.rmse_deg, se[2])
+        ]  # fmt: skip
+
+
+def proportion_se(p, n: int) -> np.ndarray:
+    r"""Binomial standard error $\sqrt{p(1-p)/n}$ of proportions `p` from `n` draws."""
+    p = np.asarray(p, dtype=float)
+    return np.sqrt(p * (1.0 - p) / n)
+
+
+def rmse_and_se(err) -> tuple[float, float]:
+    r"""RMSE of errors `err` and its delta-method standard error (NaN, NaN when empty)."""
+    err = np.asarray(err, dtype=float)
+    if err.size == 0:
+        return float("nan"), float("nan")
+    sq = err**2
+    rmse = float(np.sqrt(sq.mean()))
+    if err.size < 2 or rmse == 0:
+        return rmse, float("nan")
+    return rmse, float(sq.std(ddof=1) / (2 * np.sqrt(err.size) * rmse))
 
 
 def _cn(gen, shape, power):
@@ -96,10 +152,11 @@ def _rho_metrics(v, draws, receiver, eta, constellation):
     y_r = gain[:, None] * a_t + n_r
     T, theta_hat = receiver.statistic(y_r)
     det = T > eta
-    rmse = np.sqrt(np.mean((theta_hat[det] - theta[det]) ** 2)) if det.any() else np.nan
+    rmse, rmse_se = rmse_and_se(theta_hat[det] - theta[det])
     kappa = beta * (a_c @ v)
     y_c = kappa * s + n_c
-    return 1.0 - det.mean(), np.mean(qam_detect(y_c, kappa, constellation) != m), rmse
+    ser = np.mean(qam_detect(y_c, kappa, constellation) != m)
+    return 1.0 - det.mean(), ser, rmse, rmse_se
 
 
 def isac_tradeoff(
@@ -158,6 +215,14 @@ def isac_tradeoff(
     Returns
     -------
     IsacTradeoff
+        With Monte Carlo standard errors `p_md_se`, `ser_se`, `rmse_se`.
+
+    Raises
+    ------
+    ValueError
+        For a bad sector or $\rho$, beams, positions and receiver of different sizes, a
+        receiver whose sector does not contain `target_sector_deg`, or
+        `n_threshold * p_fa < 10`.
     """
     t_lo, t_hi = np.deg2rad(check_sector(target_sector_deg, "target_sector_deg"))
     c_lo, c_hi = np.deg2rad(check_sector(comm_sector_deg, "comm_sector_deg"))
@@ -173,6 +238,21 @@ def isac_tradeoff(
     if pos.size != V.shape[-1]:
         raise ValueError(f"true_positions has {pos.size} elements but the beams have {V.shape[-1]}")
 
+    if not isinstance(receiver, SensingReceiver):
+        raise ValueError(f"receiver must be a SensingReceiver; got {type(receiver).__name__}")
+    if receiver.n_tx != V.shape[-1]:
+        raise ValueError(
+            f"receiver expects {receiver.n_tx} elements but the beams have {V.shape[-1]}"
+        )
+    r_lo, r_hi = receiver.sector
+    if t_lo < r_lo - 1e-9 or t_hi > r_hi + 1e-9:
+        raise ValueError(
+            f"target_sector_deg={np.rad2deg([t_lo, t_hi]).round(6).tolist()} is not inside "
+            f"the receiver's sector {np.rad2deg([r_lo, r_hi]).round(6).tolist()} degrees: "
+            "build the receiver for the target sector"
+        )
+    n_threshold = check_int(n_threshold, "n_threshold", minimum=10)
+    check_exceedances(n_threshold, check_positive(p_fa, "p_fa"), "n_threshold")
     seed = rng if isinstance(rng, int | np.integer) else 0
     eta = detection_threshold(receiver, p_fa, n_trials=n_threshold, rng=int(seed))
     gen = as_generator(rng)
@@ -190,8 +270,11 @@ def isac_tradeoff(
 
     draws = (theta, alpha, n_r, m, s, beta, n_c, a_t, a_c)
     tasks = [(v, draws, receiver, eta, constellation) for v in V]
-    p_md, ser, rmse = np.array(run_tasks(_rho_metrics, tasks, executor=executor)).T
+    p_md, ser, rmse, rmse_se = np.array(run_tasks(_rho_metrics, tasks, executor=executor)).T
     return IsacTradeoff(
         rho=readonly(rho), p_md=readonly(p_md), ser=readonly(ser), rmse=readonly(rmse),
         threshold=eta, p_fa=p_fa, label=label,
+        p_md_se=readonly(proportion_se(p_md, n_samples)),
+        ser_se=readonly(proportion_se(ser, n_samples)), rmse_se=readonly(rmse_se),
+        n_samples=n_samples,
     )  # fmt: skip

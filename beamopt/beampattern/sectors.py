@@ -29,13 +29,16 @@ def angle_grid(n_grid: int) -> np.ndarray:
 
 
 def check_sector(sector_deg, name: str = "sector_deg") -> np.ndarray:
-    """Validate one sector or a stack of sectors, shape `(..., 2)`, in degrees.
+    r"""Validate one sector or a stack of sectors, shape `(..., 2)`, in degrees.
 
     Raises
     ------
     ValueError
         If a sector is empty (`theta_min == theta_max`), reversed
-        (`theta_min > theta_max`) or leaves $[-90, 90]$ degrees.
+        (`theta_min > theta_max`) or leaves $[-90, 90]$ degrees, or if a single sector lies
+        within $\pm\pi/2 \approx \pm 1.571$: that is what a sector given in radians looks
+        like (a genuine prior that close to broadside can be widened past $\pm 1.571^\circ$;
+        it only has to contain the target).
     """
     s = as_array(sector_deg, name, dtype=float)
     if s.ndim == 0 or s.shape[-1] != 2:
@@ -47,6 +50,12 @@ def check_sector(sector_deg, name: str = "sector_deg") -> np.ndarray:
         raise ValueError(f"{name} is empty: need theta_min < theta_max; got {s.tolist()}")
     if np.any(lo < -90.0) or np.any(hi > 90.0):
         raise ValueError(f"{name} must lie within [-90, 90] degrees; got {s.tolist()}")
+    if s.ndim == 1 and max(abs(lo), abs(hi)) <= np.pi / 2:
+        raise ValueError(
+            f"{name}={s.tolist()} lies within ±pi/2 = ±1.571: sectors are in degrees and this "
+            "looks like radians (convert with np.rad2deg); a sector of degrees this close to "
+            "broadside is refused for that reason, so widen it past ±1.571 degrees"
+        )
     return s
 
 

@@ -63,7 +63,7 @@ def ls_beam(A, b, energy: float = 1.0) -> np.ndarray:
 
 
 def sector_beam(
-    sector_deg, n_tx: int = 16, *, n_grid: int = 500, energy: float = 1.0, positions=None
+    sector_deg, n_tx: int | None = None, *, n_grid: int = 500, energy: float = 1.0, positions=None
 ) -> np.ndarray:
     r"""LS beam towards a sector (or a stack of sectors) with the model array.
 
@@ -71,8 +71,9 @@ def sector_beam(
     ----------
     sector_deg : array_like, shape (..., 2)
         Sector(s) in degrees.
-    n_tx : int
-        Number of antennas $K$ (ignored when `positions` is given).
+    n_tx : int, optional
+        Number of antennas $K$: 16 when neither it nor `positions` is given; when both are
+        given they must agree.
     n_grid : int
         Grid size over $[-90^\circ, 90^\circ]$.
     energy : float
@@ -84,7 +85,15 @@ def sector_beam(
     -------
     ndarray, shape (..., K), complex
     """
-    positions = ideal_positions(n_tx) if positions is None else positions
+    if positions is None:
+        positions = ideal_positions(16 if n_tx is None else n_tx)
+    else:
+        positions = as_array(positions, "positions", dtype=float, ndim=1)
+        if n_tx is not None and check_int(n_tx, "n_tx") != positions.size:
+            raise ValueError(
+                f"n_tx={n_tx} but positions has {positions.size} elements; give one of them "
+                "or make them agree"
+            )
     grid = angle_grid(n_grid)
     return ls_beam(steering_matrix(grid, positions), desired_pattern(grid, sector_deg), energy)
 

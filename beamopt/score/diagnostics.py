@@ -13,7 +13,7 @@ estimator's gain over the prior mean has not learned to read its observations.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -81,7 +81,7 @@ def denoising_nmse(
 
 @dataclass(frozen=True)
 class ConditioningCheck:
-    r"""Outcome of [`check_conditioning`][beamopt.score.diagnostics.check_conditioning].
+    r"""Outcome of [`check_conditioning`][beamopt.check_conditioning].
 
     Attributes
     ----------
@@ -104,7 +104,9 @@ class ConditioningCheck:
     null_nmse: float
     lmmse_nmse: float
     ok: bool
-    message: str
+    message: str = field(repr=False)
+
+    __repr__ = summary_repr
 
 
 def check_conditioning(

@@ -339,7 +339,7 @@ def train_score_model(
         When the held-out loss was still falling at the end (train longer), and when a
         conditional model's held-out denoising error at the largest noise level is not
         clearly below its NULL-token error (the model ignores its observations; see
-        [`check_conditioning`][beamopt.score.diagnostics.check_conditioning]).
+        [`check_conditioning`][beamopt.check_conditioning]).
     """
     config = _check_config(config)
     seed = _check_seed(seed)

@@ -34,3 +34,15 @@ def test_random_sectors_follow_the_prior():
     assert -60 <= mean.min() and mean.max() <= 60
     assert 10 <= span.min() and span.max() <= 20
     np.testing.assert_array_equal(s, random_sectors(2000, rng=1))
+
+
+@pytest.mark.parametrize("radians", [(-0.698, -0.349), (-np.pi / 2, np.pi / 2), (0.0, 0.35)])
+def test_a_sector_in_radians_raises(radians):
+    with pytest.raises(ValueError, match=r"sector_deg=.* lies within ±pi/2.*looks like radians"):
+        check_sector(radians)
+
+
+def test_degree_sectors_past_broadside_margin_and_stacks_pass():
+    np.testing.assert_array_equal(check_sector((-2.0, 2.0)), [-2.0, 2.0])
+    # stacks of (generated) sectors are not second-guessed
+    assert check_sector([(-0.5, 0.5), (10.0, 20.0)]).shape == (2, 2)

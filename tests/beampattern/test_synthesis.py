@@ -82,3 +82,10 @@ def test_non_positive_energy_raises(A, energy):
         ls_beam(A, b, energy=energy)
     with pytest.raises(ValueError, match="energy"):
         mix_beams(np.ones(4), np.ones(4), 0.5, energy=energy)
+
+
+def test_sector_beam_size_follows_positions_and_refuses_a_mismatch():
+    assert sector_beam((-40.0, -20.0)).shape == (16,)
+    assert sector_beam((-40.0, -20.0), positions=ideal_positions(8)).shape == (8,)
+    with pytest.raises(ValueError, match="n_tx=16 but positions has 8 elements"):
+        sector_beam((-40.0, -20.0), n_tx=16, positions=ideal_positions(8))

@@ -28,7 +28,7 @@ def _scenario(**kw):
 def fronts():
     sc = _scenario()
     out = {
-        s: beamopt.crb_rate_boundary(sc, s, n_points=6)
+        s: beamopt.crb_rate_boundary(sc, signal=s, n_points=6)
         for s in ("gaussian", "superposition", "known")
     }
     return sc, out
@@ -76,19 +76,21 @@ def test_largest_sum_rate_is_where_the_least_power_reaches_the_budget():
     top = max_sum_rate(Engine(sc), d)
     assert min_power_sdp(sc, 2 ** (d * top * (1 - 1e-4)) - 1) <= 1.0
     assert min_power_sdp(sc, 2 ** (d * top * (1 + 1e-4)) - 1) > 1.0
-    front = beamopt.crb_rate_boundary(sc, "gaussian", rates=[0.0, top], rate_direction=[3, 7])
+    front = beamopt.crb_rate_boundary(
+        sc, signal="gaussian", rates=[0.0, top], rate_direction=[3, 7]
+    )
     assert front.metadata["max_rate"] == pytest.approx(top)
     with pytest.raises(InfeasibleError, match="unreachable") as err:
-        beamopt.crb_rate_boundary(sc, "gaussian", rates=[1.01 * top], rate_direction=d)
+        beamopt.crb_rate_boundary(sc, signal="gaussian", rates=[1.01 * top], rate_direction=d)
     assert err.value.max_achievable == pytest.approx(top)
 
 
 def test_a_direction_steers_the_users_rates():
     sc = _scenario()
-    front = beamopt.crb_rate_boundary(sc, "superposition", n_points=3, rate_direction=[1, 3])
+    front = beamopt.crb_rate_boundary(sc, signal="superposition", n_points=3, rate_direction=[1, 3])
     r = front.rate[-1]
     assert np.all(front.user_rates[-1] >= np.array([0.25, 0.75]) * r - 1e-9)
-    only = beamopt.crb_rate_boundary(sc, "gaussian", n_points=3, rate_direction=[0, 1])
+    only = beamopt.crb_rate_boundary(sc, signal="gaussian", n_points=3, rate_direction=[0, 1])
     assert only.user_rates[-1, 1] >= only.rate[-1] - 1e-9  # user 0 has no target
 
 
@@ -106,15 +108,15 @@ def test_a_direction_steers_the_users_rates():
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        beamopt.crb_rate_boundary(_scenario(), "superposition", **kwargs)
+        beamopt.crb_rate_boundary(_scenario(), signal="superposition", **kwargs)
 
 
 def test_single_user_accepts_only_a_trivial_direction():
     sc = beamopt.BistaticScenario.default()
-    front = beamopt.crb_rate_boundary(sc, "gaussian", n_points=3, rate_direction=[2.0])
+    front = beamopt.crb_rate_boundary(sc, signal="gaussian", n_points=3, rate_direction=[2.0])
     assert front.user_rates is None and front.bound_gap is None
     with pytest.raises(ValueError, match="rate_direction"):
-        beamopt.crb_rate_boundary(sc, "gaussian", n_points=3, rate_direction=[1.0, 1.0])
+        beamopt.crb_rate_boundary(sc, signal="gaussian", n_points=3, rate_direction=[1.0, 1.0])
 
 
 def test_plot_labels_the_sum_rate(fronts):

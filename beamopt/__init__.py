@@ -169,7 +169,9 @@ _LAZY_METRICS = (
     "train_fisher_score",
     "ParameterScore",
     "ParameterScoreNet",
+    "ScoreEnsemble",
     "fisher_from_scores",
+    "score_fim",
     "expected_fim",
     "gaussian_fim",
     "bayesian_fim",
@@ -189,9 +191,11 @@ _LAZY_METRICS = (
     "NearFieldArray",
     "detection_probability",
     "swerling_kld_per_snapshot",
+    "swerling_kld",
     "data_fim_operator",
     "fim_of_covariance",
     "minimize_bcrb_trace",
+    "bcrb_gradient",
     "BCRBDesign",
 )
 
@@ -222,6 +226,9 @@ if TYPE_CHECKING:  # the lazy names above, for type checkers and the API docs (n
     from .metrics.design import fim_of_covariance as fim_of_covariance
     from .metrics.design import minimize_bcrb_trace as minimize_bcrb_trace
     from .metrics.design import BCRBDesign as BCRBDesign
+    from .metrics.design import bcrb_gradient as bcrb_gradient
+    from .metrics.ensemble import ScoreEnsemble as ScoreEnsemble
+    from .metrics.fim import score_fim as score_fim
     from .metrics.fim import fisher_from_scores as fisher_from_scores
     from .metrics.fim import expected_fim as expected_fim
     from .metrics.fim import gaussian_fim as gaussian_fim
@@ -242,6 +249,7 @@ if TYPE_CHECKING:  # the lazy names above, for type checkers and the API docs (n
     from .metrics.nearfield import NearFieldArray as NearFieldArray
     from .metrics.nearfield import detection_probability as detection_probability
     from .metrics.nearfield import swerling_kld_per_snapshot as swerling_kld_per_snapshot
+    from .metrics.nearfield import swerling_kld as swerling_kld
     from .metrics.score_matching import train_parameter_score as train_parameter_score
     from .metrics.score_matching import train_fisher_score as train_fisher_score
     from .metrics.score_matching import ParameterScore as ParameterScore

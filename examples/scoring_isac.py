@@ -3,12 +3,26 @@ r"""Scoring ISAC: learned KLD and BCRB vs their analytic values on the near-fiel
 Fig. 5 analogue: learned vs analytic detection KLD $K\|H_s x\|^2/\sigma^2$ and $P_d$ ($\gamma=1$).
 Fig. 6 analogue: learned KLD vs Monte Carlo $P_d$ for a Swerling I target ($\gamma\sim$Exp(1),
 eq. (108): independent $\gamma$ per snapshot), $P_{fa} = 0.1$, with a quadrature reference.
+(`swerling_kld`: it lies *below* the $\gamma = 1$ KLD at every power, where the paper's
+Fig. 6 draws it above).
 Fig. 7 analogue: learned (ISM prior score) vs analytic BCRB and the CRB over transmit power,
-$\gamma = 1$ ($\theta = r$) and Swerling ($\theta = (r, \log\gamma)$, $\gamma$ a nuisance).
-Beyond: the transmit covariance minimising the learned BCRB vs the analytic-prior optimum.
+$\gamma = 1$ ($\theta = r$) and Swerling ($\theta = (r, \log\gamma)$, $\gamma$ a nuisance; the
+analytic bound in the paper's $\gamma$ parametrisation beside it: the Bayesian bound on $r$
+depends on how the nuisance is parametrised).
+Beyond: the transmit covariance minimising the learned BCRB vs the analytic-prior optimum,
+and a mutual-information curve $I(x; y)$ of $y = \sqrt{\rm snr}\,x + n$ from one
+classifier-free network (marginal and conditional scores; condition $(y, \log{\rm snr})$).
 
-    python examples/scoring_isac.py --out out/   # CPU, a few minutes
-    python examples/scoring_isac.py --quick      # seconds (tests)
+Every learned number is an ensemble of `--seeds` trainings: the value is the members' mean,
+`*_seed_std` the spread of one training and `*_se` the combined error (Monte Carlo and
+seeds). `--paper` runs Fig. 7 as the paper does: a random $x\sim\mathcal{CN}(0, P/N\,I)$ per
+snapshot (data FIM of the isotropic covariance), 60 000 training and 6 000 held-out samples
+(the prior FIM evaluated on the held-out draws); the default uses 4 000 samples,
+cross-fitted, and the beam on the dominant singular vector.
+
+    python examples/scoring_isac.py --out out/            # CPU, about 15 minutes (5 seeds)
+    python examples/scoring_isac.py --paper --out out/    # the paper's sizes (hours on CPU)
+    python examples/scoring_isac.py --quick               # seconds (tests)
 """
 
 from __future__ import annotations
@@ -21,20 +35,23 @@ import numpy as np
 
 from beamopt._io import write_csv_rows
 from beamopt.metrics.design import data_fim_operator, fim_of_covariance, minimize_bcrb_trace
-from beamopt.metrics.fim import bayesian_fim, bcrb, expected_fim, fisher_from_scores, gaussian_fim
-from beamopt.metrics.information import kl_divergence
-from beamopt.metrics.nearfield import (
-    NearFieldArray,
-    detection_probability,
-    swerling_kld_per_snapshot,
+from beamopt.metrics.fim import (
+    bayesian_fim,
+    bcrb,
+    expected_fim,
+    fisher_from_scores,
+    gaussian_fim,
+    score_fim,
 )
+from beamopt.metrics.information import kl_divergence, mutual_information
+from beamopt.metrics.nearfield import NearFieldArray, detection_probability, swerling_kld
 from beamopt.metrics.score_matching import DEFAULT_CONFIG, train_parameter_score
 from beamopt.units import dbm_to_watt
 
 K, NOISE_DBM, TARGET, PRIOR_VAR, P_FA = 4, -60.0, np.array([20.0, 20.0]), 5.0, 0.1
 
 
-def detection(arr, powers_dbm, quick, rng):
+def detection(arr, powers_dbm, quick, seeds, rng):
     """Figs. 5-6: KLD (learned vs exact/quadrature) and P_d on the matched statistic."""
     s2 = dbm_to_watt(NOISE_DBM)
     h_norm2 = np.array(
@@ -54,7 +71,7 @@ def detection(arr, powers_dbm, quick, rng):
         g = np.ones_like(cond) if case == "gamma1" else rng.exponential(1.0, cond.size)
         u = g * cond + rng.standard_normal(cond.size)
         models[case] = train_parameter_score(
-            u, conditions=cond, objective="dsm", config=config, seed=1
+            u, conditions=cond, objective="dsm", config=config, seed=1, n_seeds=seeds
         )
     n_eval = 1000 if quick else 20000
     for p, r, hn2 in zip(powers_dbm, rho, h_norm2, strict=True):
@@ -76,7 +93,8 @@ def detection(arr, powers_dbm, quick, rng):
             )
             row[f"kld_learned_{case}"] = K * est.value
             row[f"kld_learned_{case}_se"] = K * est.stderr
-        row["kld_quadrature_swerling"] = K * swerling_kld_per_snapshot(r)
+            row[f"kld_learned_{case}_seed_std"] = K * est.seed_std
+        row["kld_quadrature_swerling"] = swerling_kld(r, K)
         # Monte Carlo P_d of the gamma=1-optimal detector sum_k u_k against a Swerling target
         n_mc = 2000 if quick else 200_000
         thr = np.sqrt(K) * 1.2815515655446004  # Q^{-1}(0.1) for N(0, K)
@@ -87,41 +105,72 @@ def detection(arr, powers_dbm, quick, rng):
     return rows
 
 
-def localisation(arr, powers_dbm, quick, rng):
+def isotropic_data_fims(arr, r, power, s2, gamma=None, *, log_gamma=False):
+    r"""$\mathbb E_x J(\theta)$ for $x\sim\mathcal{CN}(0, P/N\,I)$ per snapshot:
+    $\frac{2K}{\sigma^2}\frac{P}{N}\Re\operatorname{tr}(\partial_i H^H\partial_j H)$."""
+    out = []
+    for start in range(0, len(r), 500):  # (M, d, N, N) complex: in chunks
+        sl = slice(start, start + 500)
+        dH = arr.channel_derivatives(r[sl])
+        if gamma is not None:
+            g = np.asarray(gamma[sl], dtype=float)[:, None, None, None]
+            dg = arr.channel(r[sl])[:, None] * (g if log_gamma else 1.0)
+            dH = np.concatenate([dH * g, dg], axis=1)
+        gram = np.real(np.einsum("mirn,mjrn->mij", dH.conj(), dH))
+        out.append(2.0 * K / s2 * power / arr.n_antennas * gram)
+    return np.concatenate(out)
+
+
+def localisation(arr, powers_dbm, quick, seeds, paper, rng):
     """Fig. 7 and the design: learned vs analytic BCRB and CRB over transmit power."""
     s2 = dbm_to_watt(NOISE_DBM)
-    M = 400 if quick else 4000
-    r = TARGET + np.sqrt(PRIOR_VAR) * rng.standard_normal((M, 2))
-    gam = rng.exponential(1.0, M)
+    M = 400 if quick else (60_000 if paper else 4000)
+    M_eval = 600 if quick else 6000  # held-out draws (paper mode)
+    r_all = TARGET + np.sqrt(PRIOR_VAR) * rng.standard_normal((M + M_eval, 2))
+    g_all = rng.exponential(1.0, M + M_eval)
+    r, gam = r_all[:M], g_all[:M]
     theta_sw = np.column_stack([r, np.log(gam)])
     config = replace(DEFAULT_CONFIG, n_iterations=150 if quick else 2000)
     learned = {
-        "gamma1": train_parameter_score(r, objective="ism", config=config, seed=2),
-        "swerling": train_parameter_score(theta_sw, objective="ism", config=config, seed=3),
+        "gamma1": train_parameter_score(r, objective="ism", config=config, seed=2, n_seeds=seeds),
+        "swerling": train_parameter_score(
+            theta_sw, objective="ism", config=config, seed=3, n_seeds=seeds
+        ),
     }
+    # evaluation draws: the training samples, cross-fitted (default), or held-out ones (paper)
+    if paper:
+        r, gam = r_all[M:], g_all[M:]
+        theta_sw = np.column_stack([r, np.log(gam)])
     exact_prior = {
         "gamma1": -(r - TARGET) / PRIOR_VAR,
         "swerling": np.column_stack([-(r - TARGET) / PRIOR_VAR, 1.0 - gam]),
+        # the paper's gamma parametrisation: prior score -1 (Exp(1)), information 1
+        "swerling_gamma": np.column_stack([-(r - TARGET) / PRIOR_VAR, -np.ones_like(gam)]),
     }
     thetas = {"gamma1": r, "swerling": theta_sw}
+    learned_prior = {case: score_fim(learned[case], thetas[case]) for case in learned}
     rows = []
     for p in powers_dbm:
-        x = arr.beam(TARGET, dbm_to_watt(p))
+        P = dbm_to_watt(p)
+        x = arr.beam(TARGET, P)
         row = {"p_t_dbm": p}
-        for case in ("gamma1", "swerling"):
-            if case == "gamma1":
-                F = arr.echo_jacobian(r, x)
+        for case in ("gamma1", "swerling", "swerling_gamma"):
+            g = None if case == "gamma1" else gam
+            log_g = case == "swerling"
+            if paper:
+                Jd = expected_fim(isotropic_data_fims(arr, r, P, s2, g, log_gamma=log_g))
             else:
-                F = arr.echo_jacobian(r, x, gamma=gam, log_gamma=True)
-            Jd = expected_fim(gaussian_fim(F, s2, K))
+                F = arr.echo_jacobian(r, x, gamma=g, log_gamma=log_g)
+                Jd = expected_fim(gaussian_fim(F, s2, K))
             keep = [0, 1]
-            for kind, scores in (
-                ("analytic", exact_prior[case]),
-                ("learned", learned[case].score(thetas[case])),
-            ):
-                b = bcrb(bayesian_fim(fisher_from_scores(scores), Jd), keep)
-                row[f"bcrb_{kind}_{case}"] = b.trace
-                row[f"bcrb_{kind}_{case}_se"] = b.trace_stderr
+            b = bcrb(bayesian_fim(fisher_from_scores(exact_prior[case]), Jd), keep)
+            row[f"bcrb_analytic_{case}"] = b.trace
+            row[f"bcrb_analytic_{case}_se"] = b.trace_stderr
+            if case in learned_prior:
+                b = bcrb(bayesian_fim(learned_prior[case], Jd), keep)
+                row[f"bcrb_learned_{case}"] = b.trace
+                row[f"bcrb_learned_{case}_se"] = b.trace_stderr
+                row[f"bcrb_learned_{case}_seed_std"] = b.trace_seed_std
             c = bcrb(Jd, keep)
             row[f"crb_{case}"] = c.trace
             row[f"crb_{case}_se"] = c.trace_stderr
@@ -129,7 +178,7 @@ def localisation(arr, powers_dbm, quick, rng):
     # design at the lowest power, gamma = 1: learned vs exact prior FIM
     P = dbm_to_watt(powers_dbm[0])
     D = data_fim_operator(arr.channel_derivatives(r[: 100 if quick else 400]), s2, K)
-    Jp_learned = fisher_from_scores(learned["gamma1"].score(r)).matrix
+    Jp_learned = learned_prior["gamma1"].matrix
     Jp_exact = np.eye(2) / PRIOR_VAR
     d_learned = minimize_bcrb_trace(Jp_learned, D, P)
     d_exact = minimize_bcrb_trace(Jp_exact, D, P)
@@ -143,24 +192,80 @@ def localisation(arr, powers_dbm, quick, rng):
             "design": "beam on dominant singular vector",
             "tr_bcrb_exact_prior": true_tr(np.outer(beam, beam.conj())),
             "objective_value": float("nan"),
+            "status": "",
+            "relative_gap": float("nan"),
         },
         {
             "design": "isotropic P/N I",
             "tr_bcrb_exact_prior": true_tr(np.eye(arr.n_antennas) * P / arr.n_antennas),
             "objective_value": float("nan"),
+            "status": "",
+            "relative_gap": float("nan"),
         },
         {
             "design": "min learned BCRB",
             "tr_bcrb_exact_prior": true_tr(d_learned.covariance),
             "objective_value": d_learned.bcrb_trace,
+            "status": d_learned.status,
+            "relative_gap": d_learned.relative_gap,
         },
         {
             "design": "min analytic BCRB",
             "tr_bcrb_exact_prior": true_tr(d_exact.covariance),
             "objective_value": d_exact.bcrb_trace,
+            "status": d_exact.status,
+            "relative_gap": d_exact.relative_gap,
         },
     ]
     return rows, design
+
+
+def communication_mi(snr_db, quick, seeds, rng):
+    r"""$I(x; y)$ of $y = \sqrt{\rm snr}\,x + n$, $x, n\sim\mathcal N(0, 1)$, over snr, from one
+    classifier-free DSM network conditioned on $(y, \log{\rm snr})$ (its NULL token gives the
+    marginal score of $x$, the same at every snr) vs the exact $\tfrac12\log(1 + {\rm snr})$."""
+    snr = 10.0 ** (np.asarray(snr_db, dtype=float) / 10)
+    n = 2000 if quick else 6000
+    x = rng.standard_normal((n * snr.size, 1))
+    s = np.repeat(snr, n)[:, None]
+    y = np.sqrt(s) * x + rng.standard_normal(x.shape)
+    cond = np.column_stack([y, np.log(s)])
+    cfg = replace(DEFAULT_CONFIG, n_iterations=150 if quick else 2000, width=64, batch_size=512)
+    model = train_parameter_score(
+        x,
+        conditions=cond,
+        objective="dsm",
+        classifier_free=True,
+        config=cfg,
+        seed=4,
+        n_seeds=seeds,
+    )
+    n_eval = 1000 if quick else 20000
+    rows = []
+    for db, v in zip(snr_db, snr, strict=True):
+        xe = rng.standard_normal((n_eval, 1))
+        ye = np.sqrt(v) * xe + rng.standard_normal(xe.shape)
+        ce = np.column_stack([ye, np.full(n_eval, np.log(v))])
+        est = mutual_information(
+            xe,
+            ce,
+            lambda a, sg: model.smoothed_score(a, sg),
+            model.smoothed_score,
+            sigma_min=1e-2,
+            sigma_max=1e2,
+            n_levels=2,
+            seed=rng,
+        )
+        rows.append(
+            {
+                "snr_db": float(db),
+                "mi_exact": 0.5 * float(np.log1p(v)),
+                "mi_learned": est.value,
+                "mi_learned_se": est.stderr,
+                "mi_learned_seed_std": est.seed_std,
+            }
+        )
+    return rows
 
 
 def _joint_legend(ax, twin):
@@ -170,13 +275,13 @@ def _joint_legend(ax, twin):
     ax.legend(lines + more, labels + [f"{t} (right axis)" for t in more_labels], loc="upper left")
 
 
-def plot(det, loc, out):
+def plot(det, loc, mi, out):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, 4, figsize=(18, 4))
+    fig, ax = plt.subplots(1, 5, figsize=(22, 4))
     p = [r["p_t_dbm"] for r in det]
     ax[0].plot(p, [r["kld_analytic_gamma1"] for r in det], "k-", label="analytic (106)")
     ax[0].errorbar(
@@ -212,7 +317,20 @@ def plot(det, loc, out):
     for i, case in ((2, "gamma1"), (3, "swerling")):
         q = [r["p_t_dbm"] for r in loc]
         ax[i].plot(q, [r[f"bcrb_analytic_{case}"] for r in loc], "k-", label="analytic BCRB")
-        ax[i].plot(q, [r[f"bcrb_learned_{case}"] for r in loc], "o", label="learned BCRB (ISM)")
+        ax[i].errorbar(
+            q,
+            [r[f"bcrb_learned_{case}"] for r in loc],
+            yerr=[2 * r[f"bcrb_learned_{case}_se"] for r in loc],
+            fmt="o",
+            label="learned BCRB (ISM, ensemble)",
+        )
+        if case == "swerling":
+            ax[i].plot(
+                q,
+                [r["bcrb_analytic_swerling_gamma"] for r in loc],
+                "k:",
+                label="analytic BCRB, $\\gamma$ parametrisation",
+            )
         ax[i].plot(q, [r[f"crb_{case}"] for r in loc], "r--", label="CRB")
         ax[i].set(
             xlabel="$P_t$ [dBm]",
@@ -221,6 +339,19 @@ def plot(det, loc, out):
             title="Fig. 7: " + ("$\\gamma=1$" if case == "gamma1" else "Swerling"),
         )
         ax[i].legend()
+    sd = [r["snr_db"] for r in mi]
+    ax[4].plot(
+        sd, [r["mi_exact"] for r in mi], "k-", label="exact $\\frac{1}{2}\\log(1 + {\\rm snr})$"
+    )
+    ax[4].errorbar(
+        sd,
+        [r["mi_learned"] for r in mi],
+        yerr=[2 * r["mi_learned_se"] for r in mi],
+        fmt="o",
+        label="one CFG network",
+    )
+    ax[4].set(xlabel="snr [dB]", ylabel="$I(x; y)$ [nats]", title="MI from learned scores")
+    ax[4].legend()
     fig.tight_layout()
     fig.savefig(out / "scoring_isac.png", dpi=110)
     plt.close(fig)
@@ -231,20 +362,25 @@ def main(argv=None):
     ap.add_argument("--out", default="out")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=None, help="trainings per learned model")
+    ap.add_argument("--paper", action="store_true", help="Fig. 7 at the paper's sizes")
     args = ap.parse_args(argv)
+    seeds = args.seeds or (2 if args.quick else 5)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     arr = NearFieldArray()
     det_p = np.linspace(20, 40, 3 if args.quick else 6)
     loc_p = np.linspace(-10, 30, 3 if args.quick else 6)
-    det = detection(arr, det_p, args.quick, rng)
-    loc, design = localisation(arr, loc_p, args.quick, rng)
+    det = detection(arr, det_p, args.quick, seeds, rng)
+    loc, design = localisation(arr, loc_p, args.quick, seeds, args.paper, rng)
+    mi = communication_mi(np.array([-6.0, 0.0, 6.0, 12.0]), args.quick, seeds, rng)
     write_csv_rows(out / "scoring_isac_detection.csv", det)
     write_csv_rows(out / "scoring_isac_localisation.csv", loc)
     write_csv_rows(out / "scoring_isac_design.csv", design)
-    plot(det, loc, out)
-    for name, rows in (("detection", det), ("localisation", loc), ("design", design)):
+    write_csv_rows(out / "scoring_isac_mi.csv", mi)
+    plot(det, loc, mi, out)
+    for name, rows in (("detection", det), ("localisation", loc), ("design", design), ("mi", mi)):
         print(name)
         for row in rows:
             print(

@@ -31,6 +31,7 @@ EXAMPLES = {
         "scoring_isac_detection.csv",
         "scoring_isac_localisation.csv",
         "scoring_isac_design.csv",
+        "scoring_isac_mi.csv",
     ],
 }
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from .._validation import as_array, check_positive
 
-__all__ = ["as_samples", "as_noise", "as_score_output"]
+__all__ = ["as_samples", "as_noise", "as_score_output", "data_fingerprint"]
 
 
 def as_samples(value, name: str, *, dim: int | None = None, n: int | None = None) -> np.ndarray:
@@ -34,3 +36,16 @@ def as_score_output(value, name: str, shape: tuple[int, ...]) -> np.ndarray:
     if arr.shape != shape:
         raise ValueError(f"{name} must return shape {shape}; got {arr.shape}")
     return arr
+
+
+def data_fingerprint(*arrays) -> str:
+    """A short hash of arrays' shapes and float64 values (None entries skipped): identifies the
+    training samples a model saw, so cross-fitting can check it is given the same rows."""
+    h = hashlib.sha256()
+    for arr in arrays:
+        if arr is None:
+            continue
+        a = np.ascontiguousarray(np.asarray(arr, dtype=float))
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]

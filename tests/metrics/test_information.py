@@ -39,3 +39,40 @@ def test_bad_inputs():
         kl_divergence(np.ones((3, 2)), s, s, sigma_min=-1.0)
     with pytest.raises(ValueError, match="score_q"):
         kl_divergence(np.ones((3, 2)), s, lambda x, sg: x[:, :1])
+
+
+def test_ensemble_of_scores_reports_seed_spread_and_covers_the_exact_kld():
+    # "trained" members: exact smoothed scores of N(M2, C2) with a random mean error each
+    # (a training error of known size); the interval must cover the exact KLD at ~95 %
+    rng = np.random.default_rng(11)
+    exact = gaussian_kl(M1, C1, M2, C2)
+    hits, n_rep, K = 0, 60, 5
+    for _ in range(n_rep):
+        members = [smoothed_gaussian_score(M2 + rng.normal(0, 0.05, 2), C2) for _ in range(K)]
+
+        def ens(x, s, members=members):
+            return np.stack([m(x, s) for m in members])
+
+        x = rng.multivariate_normal(M1, C1, 2000)
+        est = kl_divergence(x, smoothed_gaussian_score(M1, C1), ens, seed=rng)
+        lo, hi = est.interval(0.95)
+        hits += lo <= exact <= hi
+    assert est.n_seeds == K and est.seed_std > 0
+    assert est.stderr == pytest.approx(np.hypot(est.mc_stderr, est.seed_std / np.sqrt(K)))
+    assert np.isfinite(est.dof) and est.dof > K - 1
+    assert 0.85 <= hits / n_rep <= 1.0
+
+
+def test_parameter_score_models_are_refused_without_a_smoothed_score():
+    pytest.importorskip("torch")
+    from dataclasses import replace
+
+    from beamopt.metrics.score_matching import DEFAULT_CONFIG, train_parameter_score
+
+    x = np.random.default_rng(0).standard_normal((64, 1))
+    ism = train_parameter_score(x, config=replace(DEFAULT_CONFIG, n_iterations=5, width=8))
+    s = smoothed_gaussian_score([0.0], [[1.0]])
+    with pytest.raises(ValueError, match="smoothed score"):
+        kl_divergence(x, s, ism.score)
+    with pytest.raises(ValueError, match="dsm"):
+        kl_divergence(x, s, ism)

@@ -49,3 +49,29 @@ def test_bad_inputs():
         NearFieldArray().response([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="kld"):
         detection_probability(-1.0)
+
+
+def _mixture_pdf(u, rho):
+    g = np.linspace(0, 40 / max(rho, 1.0) + 10, 4001)
+    return np.trapezoid(np.exp(-g)[None] * norm.pdf(u[:, None] - rho * g[None]), g, axis=1)
+
+
+@pytest.mark.parametrize("rho", [0.5, 1.5, 3.0])
+def test_swerling_kld_both_directions_match_numerical_integration(rho):
+    from beamopt.metrics.nearfield import swerling_kld
+
+    u = np.linspace(-10, 10 + 25 * rho, 3001)
+    p0, p1 = norm.pdf(u), _mixture_pdf(u, rho)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = norm.logpdf(u) - np.log(p1)
+    d01 = np.trapezoid(np.where(p0 > 1e-250, p0 * log_ratio, 0.0), u)
+    d10 = np.trapezoid(np.where(p1 > 1e-250, -p1 * log_ratio, 0.0), u)
+    assert swerling_kld(rho) == pytest.approx(d01, rel=1e-3)
+    assert swerling_kld(rho, direction="h1||h0") == pytest.approx(d10, rel=2e-3)
+    # K snapshots: independent gamma adds K KLDs; one shared gamma has rho sqrt(K)
+    assert swerling_kld(rho, 4) == pytest.approx(4 * d01, rel=1e-3)
+    assert swerling_kld(rho, 4, rcs="shared") == pytest.approx(swerling_kld(2 * rho), rel=1e-12)
+    # Fig. 6 of the paper draws the Swerling KLD above gamma = 1; the integral says below
+    assert d01 < rho**2 / 2
+    with pytest.raises(ValueError, match="direction"):
+        swerling_kld(rho, direction="both")

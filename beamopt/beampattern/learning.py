@@ -33,11 +33,11 @@ Two parametrisations of $A$ (`parametrisation=`):
   follows from them, so what is learned on some sectors holds on all, and the learned
   positions are usable by every model-based tool of the package:
   [`sector_beam`][beamopt.beampattern.sector_beam],
-  [`SensingReceiver.from_positions`][beamopt.beampattern.SensingReceiver.from_positions]
+  [`SensingReceiver.from_positions`][beamopt.SensingReceiver.from_positions]
   (the continuous MAPRT receiver) and `BistaticScenario(tx_positions=...)`.
 
 Detection (eq. (14)) and evaluation use the learned matrix through
-[`SensingReceiver.from_dictionary`][beamopt.beampattern.SensingReceiver.from_dictionary] and
+[`SensingReceiver.from_dictionary`][beamopt.SensingReceiver.from_dictionary] and
 [`ls_beam`][beamopt.beampattern.ls_beam] (or the positions, as above).
 
 torch is imported by this module only; everything is seeded through one `torch.Generator`.
@@ -159,7 +159,7 @@ class LearnedDictionary(SolverResult):
     positions : ndarray, shape (K,), or None
         Learned centred element positions in wavelengths (`parametrisation="positions"`);
         usable wherever positions are: [`sector_beam`][beamopt.beampattern.sector_beam],
-        [`SensingReceiver.from_positions`][beamopt.beampattern.SensingReceiver.from_positions],
+        [`SensingReceiver.from_positions`][beamopt.SensingReceiver.from_positions],
         `BistaticScenario(tx_positions=...)`.
     initial_positions : ndarray, shape (K,), or None
         Their initial value.

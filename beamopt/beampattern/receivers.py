@@ -34,7 +34,7 @@ $a^H y = g(u) = \sum_k y_k e^{-j 2\pi p_k u}$:
    evaluated exactly at the best refined point.
 
 A learned dictionary
-([`SensingReceiver.from_dictionary`][beamopt.beampattern.SensingReceiver.from_dictionary])
+([`SensingReceiver.from_dictionary`][beamopt.SensingReceiver.from_dictionary])
 is searched on its columns only. Every path works through the signals in blocks of bounded
 memory.
 
@@ -89,9 +89,9 @@ class SensingReceiver:
     """Matched-filter (MAPRT) receiver over a prior sector.
 
     Build it with
-    [`SensingReceiver.from_positions`][beamopt.beampattern.SensingReceiver.from_positions]
+    [`SensingReceiver.from_positions`][beamopt.SensingReceiver.from_positions]
     (the continuous array model: grid, then refinement) or
-    [`SensingReceiver.from_dictionary`][beamopt.beampattern.SensingReceiver.from_dictionary]
+    [`SensingReceiver.from_dictionary`][beamopt.SensingReceiver.from_dictionary]
     (a learned dictionary, grid only).
 
     Attributes

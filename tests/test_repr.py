@@ -121,4 +121,4 @@ def test_estimate_and_posterior_reprs():
     obs = beamopt.LinearObservation(np.eye(256, dtype=complex), (16, 16), 0.1)
     post = beamopt.GaussianPosterior(np.eye(256, dtype=complex), obs)
     _check(obs, "A=<256x256 complex array>", "channel_shape=(16, 16)")
-    _check(post, "prior_cov=<256x256 complex array>", "observation=<LinearObservation>")
+    _check(post, "prior_cov=<256x256 complex array>", "pilot_model=<LinearObservation>")

@@ -31,9 +31,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.linalg import solve_triangular
 
+from .._deprecation import deprecated_alias, renamed_keyword
 from .._repr import summary_repr
 from .._validation import as_array, as_generator, check_int, check_psd, readonly
 from .observation import LinearObservation
+from .sampler import pilot_batch
 
 __all__ = ["GaussianPosterior", "gaussian_gramian", "psd_sqrt", "standard_complex_normal"]
 
@@ -98,9 +100,10 @@ class GaussianPosterior:
     ----------
     prior_cov : array_like, shape (n_channel, n_channel), complex
         Prior covariance $C$ of `H.reshape(-1)`, Hermitian PSD.
-    observation : LinearObservation
+    pilot_model : LinearObservation
         Pilot model $y = A\,\operatorname{vec}(H) + n$; fixes
-        `channel_shape`.
+        `channel_shape`. (Its old name `observation=` is accepted, with a
+        `DeprecationWarning`, until beamopt 0.3.)
     prior_mean : array_like, shape channel_shape, complex, optional
         Prior mean $\mu$ (zero by default).
 
@@ -112,7 +115,7 @@ class GaussianPosterior:
     """
 
     prior_cov: np.ndarray
-    observation: LinearObservation
+    pilot_model: LinearObservation
     prior_mean: np.ndarray | None = None
     _gain: np.ndarray = field(init=False, repr=False)
     _cov: np.ndarray = field(init=False, repr=False)
@@ -123,9 +126,9 @@ class GaussianPosterior:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        obs = self.observation
+        obs = self.pilot_model
         if not isinstance(obs, LinearObservation):
-            raise ValueError(f"observation must be a LinearObservation; got {type(obs).__name__}")
+            raise ValueError(f"pilot_model must be a LinearObservation; got {type(obs).__name__}")
         n = obs.n_channel
         C = as_array(self.prior_cov, "prior_cov", dtype=complex, ndim=2)
         if C.shape != (n, n):
@@ -173,10 +176,12 @@ class GaussianPosterior:
         object.__setattr__(out, "prior_mean", readonly(mu))
         return out
 
+    observation = deprecated_alias("pilot_model", "observation")
+
     @property
     def channel_shape(self) -> tuple[int, ...]:
         """Shape of one channel draw."""
-        return self.observation.channel_shape
+        return self.pilot_model.channel_shape
 
     @property
     def covariance(self) -> np.ndarray:
@@ -208,49 +213,52 @@ class GaussianPosterior:
         """LMMSE gain $K = C A^H S^{-1}$, shape (n_channel, n_obs), complex128."""
         return self._gain
 
-    def mean(self, observation) -> np.ndarray:
+    @renamed_keyword("observation", "y")
+    def mean(self, y) -> np.ndarray:
         r"""Exact posterior mean (the CME) $\mu + K(y - A\mu)$.
 
         Parameters
         ----------
-        observation : array_like, shape (..., n_obs), complex
-            One or several observations $y$ (torch tensors accepted).
+        y : array_like, shape (..., n_obs), complex
+            One or several received pilot vectors (torch tensors accepted).
 
         Returns
         -------
         ndarray, shape (..., *channel_shape), complex128
         """
-        y = self.observation.check_observation(observation)
+        y = self.pilot_model.check_observation(y)
         mu = self.prior_mean.reshape(-1)
-        h = mu + (y - self.observation.A @ mu) @ self._gain.T
+        h = mu + (y - self.pilot_model.A @ mu) @ self._gain.T
         return h.reshape(*y.shape[:-1], *self.channel_shape)
 
-    def log_evidence(self, observation) -> np.ndarray:
+    @renamed_keyword("observation", "y")
+    def log_evidence(self, y) -> np.ndarray:
         r"""Log marginal likelihood $\log \mathcal{CN}(y; A\mu, S)$.
 
         Parameters
         ----------
-        observation : array_like, shape (..., n_obs), complex
+        y : array_like, shape (..., n_obs), complex
 
         Returns
         -------
         float or ndarray, shape (...)
         """
-        y = self.observation.check_observation(observation)
+        y = self.pilot_model.check_observation(y)
         m = y.shape[-1]
         n_batch = int(np.prod(y.shape[:-1], dtype=int))
-        r = (y - self.observation.A @ self.prior_mean.reshape(-1)).reshape(n_batch, m)
+        r = (y - self.pilot_model.A @ self.prior_mean.reshape(-1)).reshape(n_batch, m)
         w = solve_triangular(self._chol, r.T, lower=True)
         logdet = 2.0 * np.sum(np.log(np.diag(self._chol).real))
         out = -m * np.log(np.pi) - logdet - np.sum(np.abs(w) ** 2, axis=0)
         return out.reshape(y.shape[:-1])[()]
 
-    def expected_gramian(self, observation) -> np.ndarray:
+    @renamed_keyword("observation", "y")
+    def expected_gramian(self, y) -> np.ndarray:
         r"""Exact posterior Gramian $\mathbb{E}[H^H H \mid y]$.
 
         Parameters
         ----------
-        observation : array_like, shape (..., n_obs), complex
+        y : array_like, shape (..., n_obs), complex
 
         Returns
         -------
@@ -258,27 +266,32 @@ class GaussianPosterior:
         """
         if len(self.channel_shape) < 2:
             raise ValueError("expected_gramian needs channel_shape (..., n_rx, n_tx)")
-        return gaussian_gramian(self.mean(observation), self._cov, self.channel_shape)
+        return gaussian_gramian(self.mean(y), self._cov, self.channel_shape)
 
-    def sample(self, observation, n_samples: int, *, seed=None) -> np.ndarray:
-        r"""Draw from $p(H \mid y)$.
+    @renamed_keyword("observation", "y")
+    def sample(self, y, n_samples: int, *, seed=None) -> np.ndarray:
+        r"""Draw from $p(H \mid y)$, for one received pilot vector or a batch of them.
 
         Parameters
         ----------
-        observation : array_like, shape (n_obs,), complex
-            One observation $y$.
+        y : array_like, shape (n_obs,) or (B, n_obs), complex
+            One received pilot vector, or a batch of `B` of them.
         n_samples : int
-            Number of i.i.d. draws, >= 1.
+            Number of i.i.d. draws per pilot vector, >= 1.
         seed : None, int or numpy.random.Generator
 
         Returns
         -------
-        ndarray, shape (n_samples, *channel_shape), complex128
+        ndarray, shape (n_samples, *channel_shape) or (B, n_samples, *channel_shape), complex128
         """
-        y = self.observation.check_observation(observation, single=True)
+        Y, batched = pilot_batch(y, (self.pilot_model.n_obs,))
         n_samples = check_int(n_samples, "n_samples")
-        z = standard_complex_normal(as_generator(seed), (n_samples, self.observation.n_channel))
-        return self.mean(y) + (z @ self._sqrt.T).reshape(n_samples, *self.channel_shape)
+        n = self.pilot_model.n_channel
+        z = standard_complex_normal(as_generator(seed), (len(Y), n_samples, n))
+        out = self.mean(Y)[:, None] + (z @ self._sqrt.T).reshape(
+            len(Y), n_samples, *self.channel_shape
+        )
+        return out if batched else out[0]
 
     def sample_prior(self, n_samples: int, *, seed=None) -> np.ndarray:
         r"""Draw channels from the prior $\mathcal{CN}(\mu, C)$.
@@ -288,5 +301,10 @@ class GaussianPosterior:
         ndarray, shape (n_samples, *channel_shape), complex128
         """
         n_samples = check_int(n_samples, "n_samples")
-        z = standard_complex_normal(as_generator(seed), (n_samples, self.observation.n_channel))
+        z = standard_complex_normal(as_generator(seed), (n_samples, self.pilot_model.n_channel))
         return self.prior_mean + (z @ self.prior_root.T).reshape(n_samples, *self.channel_shape)
+
+
+GaussianPosterior.__init__ = renamed_keyword("observation", "pilot_model")(
+    GaussianPosterior.__init__
+)

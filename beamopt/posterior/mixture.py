@@ -36,10 +36,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import logsumexp, softmax
 
+from .._deprecation import deprecated_alias, renamed_keyword
 from .._repr import summary_repr
 from .._validation import as_array, as_generator, check_int, readonly
 from .gaussian import GaussianPosterior, standard_complex_normal
 from .observation import LinearObservation
+from .sampler import pilot_batch
 
 __all__ = ["GaussianMixturePosterior"]
 
@@ -58,8 +60,9 @@ class GaussianMixturePosterior:
         Component means $\mu_k$.
     covariances : array_like, shape (n_components, n_channel, n_channel), complex
         Component covariances $C_k$ of `vec(H)`, Hermitian PSD.
-    observation : LinearObservation
-        Pilot model; fixes `channel_shape`.
+    pilot_model : LinearObservation
+        Pilot model $y = A\,\operatorname{vec}(H) + n$; fixes `channel_shape`. (Its old
+        name `observation=` is accepted, with a `DeprecationWarning`, until beamopt 0.3.)
 
     Attributes
     ----------
@@ -71,22 +74,22 @@ class GaussianMixturePosterior:
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray
-    observation: LinearObservation
+    pilot_model: LinearObservation
     components: tuple[GaussianPosterior, ...] = field(init=False, repr=False)
 
     __repr__ = summary_repr
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        if not isinstance(self.observation, LinearObservation):
+        if not isinstance(self.pilot_model, LinearObservation):
             raise ValueError(
-                f"observation must be a LinearObservation; got {type(self.observation).__name__}"
+                f"pilot_model must be a LinearObservation; got {type(self.pilot_model).__name__}"
             )
         w = as_array(self.weights, "weights", dtype=float, ndim=1)
         if w.size == 0 or np.any(w <= 0) or abs(w.sum() - 1.0) > 1e-8:
             raise ValueError(f"weights must be > 0 and sum to 1; got {w}")
-        shape = self.observation.channel_shape
-        K, n = w.size, self.observation.n_channel
+        shape = self.pilot_model.channel_shape
+        K, n = w.size, self.pilot_model.n_channel
         means = as_array(self.means, "means", dtype=complex)
         if means.shape != (K, *shape):
             raise ValueError(f"means must have shape {(K, *shape)}; got {means.shape}")
@@ -99,7 +102,7 @@ class GaussianMixturePosterior:
         for k in range(K):
             key = np.ascontiguousarray(covs[k]).tobytes()
             if key not in conditioned:
-                conditioned[key] = GaussianPosterior(covs[k], self.observation)
+                conditioned[key] = GaussianPosterior(covs[k], self.pilot_model)
             comps.append(conditioned[key].with_prior_mean(means[k]))
         comps = tuple(comps)
         set_(self, "weights", readonly(w / w.sum()))
@@ -107,60 +110,66 @@ class GaussianMixturePosterior:
         set_(self, "covariances", readonly(np.stack([c.prior_cov for c in comps])))
         set_(self, "components", comps)
 
+    observation = deprecated_alias("pilot_model", "observation")
+
     @property
     def channel_shape(self) -> tuple[int, ...]:
         """Shape of one channel draw."""
-        return self.observation.channel_shape
+        return self.pilot_model.channel_shape
 
     @property
     def n_components(self) -> int:
         """Number of mixture components $K$."""
         return self.weights.size
 
-    def _log_joint(self, observation) -> np.ndarray:
-        y = self.observation.check_observation(observation)
+    def _log_joint(self, y) -> np.ndarray:
+        y = self.pilot_model.check_observation(y)
         logs = [c.log_evidence(y) for c in self.components]
         return np.log(self.weights) + np.stack(np.broadcast_arrays(*logs), axis=-1)
 
-    def posterior_weights(self, observation) -> np.ndarray:
+    @renamed_keyword("observation", "y")
+    def posterior_weights(self, y) -> np.ndarray:
         """Posterior component probabilities $w_k(y)$.
 
         Parameters
         ----------
-        observation : array_like, shape (..., n_obs), complex
+        y : array_like, shape (..., n_obs), complex
 
         Returns
         -------
         ndarray, shape (..., n_components), float
             Non-negative, summing to one along the last axis.
         """
-        return softmax(self._log_joint(observation), axis=-1)
+        return softmax(self._log_joint(y), axis=-1)
 
-    def log_evidence(self, observation) -> np.ndarray:
+    @renamed_keyword("observation", "y")
+    def log_evidence(self, y) -> np.ndarray:
         r"""Log marginal likelihood $\log \sum_k \pi_k p_k(y)$, shape (...)."""
-        return logsumexp(self._log_joint(observation), axis=-1)[()]
+        return logsumexp(self._log_joint(y), axis=-1)[()]
 
-    def _weighted(self, observation, per_component) -> np.ndarray:
-        w = self.posterior_weights(observation)
+    def _weighted(self, y, per_component) -> np.ndarray:
+        w = self.posterior_weights(y)
         stacked = np.stack([per_component(c) for c in self.components], axis=w.ndim - 1)
         extra = stacked.ndim - w.ndim
         return np.sum(w.reshape(*w.shape, *([1] * extra)) * stacked, axis=w.ndim - 1)
 
-    def mean(self, observation) -> np.ndarray:
+    @renamed_keyword("observation", "y")
+    def mean(self, y) -> np.ndarray:
         r"""Exact posterior mean (the CME) $\sum_k w_k(y)\, \mu_{k|y}$.
 
         Parameters
         ----------
-        observation : array_like, shape (..., n_obs), complex
+        y : array_like, shape (..., n_obs), complex
 
         Returns
         -------
         ndarray, shape (..., *channel_shape), complex128
         """
-        y = self.observation.check_observation(observation)
+        y = self.pilot_model.check_observation(y)
         return self._weighted(y, lambda c: c.mean(y))
 
-    def covariance(self, observation) -> np.ndarray:
+    @renamed_keyword("observation", "y")
+    def covariance(self, y) -> np.ndarray:
         r"""Exact posterior covariance of `vec(H)`.
 
         $$
@@ -169,14 +178,14 @@ class GaussianMixturePosterior:
 
         Parameters
         ----------
-        observation : array_like, shape (..., n_obs), complex
+        y : array_like, shape (..., n_obs), complex
 
         Returns
         -------
         ndarray, shape (..., n_channel, n_channel), complex128
         """
-        y = self.observation.check_observation(observation)
-        n = self.observation.n_channel
+        y = self.pilot_model.check_observation(y)
+        n = self.pilot_model.n_channel
 
         def second_moment(c):
             m = c.mean(y).reshape(*y.shape[:-1], n)
@@ -185,39 +194,42 @@ class GaussianMixturePosterior:
         m = self.mean(y).reshape(*y.shape[:-1], n)
         return self._weighted(y, second_moment) - m[..., :, None] * m[..., None, :].conj()
 
-    def expected_gramian(self, observation) -> np.ndarray:
+    @renamed_keyword("observation", "y")
+    def expected_gramian(self, y) -> np.ndarray:
         r"""Exact posterior Gramian $\sum_k w_k(y)\, \mathbb{E}_k[H^H H \mid y]$.
 
         Parameters
         ----------
-        observation : array_like, shape (..., n_obs), complex
+        y : array_like, shape (..., n_obs), complex
 
         Returns
         -------
         ndarray, shape (..., *channel_shape[:-2], n_tx, n_tx), complex128
         """
-        y = self.observation.check_observation(observation)
+        y = self.pilot_model.check_observation(y)
         return self._weighted(y, lambda c: c.expected_gramian(y))
 
-    def sample(self, observation, n_samples: int, *, seed=None) -> np.ndarray:
-        r"""Draw from $p(H \mid y)$.
+    @renamed_keyword("observation", "y")
+    def sample(self, y, n_samples: int, *, seed=None) -> np.ndarray:
+        r"""Draw from $p(H \mid y)$, for one received pilot vector or a batch of them.
 
         Parameters
         ----------
-        observation : array_like, shape (n_obs,), complex
-            One observation $y$.
+        y : array_like, shape (n_obs,) or (B, n_obs), complex
+            One received pilot vector, or a batch of `B` of them.
         n_samples : int
-            Number of i.i.d. draws, >= 1.
+            Number of i.i.d. draws per pilot vector, >= 1.
         seed : None, int or numpy.random.Generator
 
         Returns
         -------
-        ndarray, shape (n_samples, *channel_shape), complex128
+        ndarray, shape (n_samples, *channel_shape) or (B, n_samples, *channel_shape), complex128
         """
-        y = self.observation.check_observation(observation, single=True)
-        means = np.stack([c.mean(y) for c in self.components])
+        Y, batched = pilot_batch(y, (self.pilot_model.n_obs,))
+        means = np.stack([c.mean(Y) for c in self.components], axis=1)  # (B, K, *shape)
         roots = [c.covariance_root for c in self.components]
-        return self._draw(self.posterior_weights(y), means, roots, n_samples, seed)
+        out = self._draw(self.posterior_weights(Y), means, roots, n_samples, seed)
+        return out if batched else out[0]
 
     def sample_prior(self, n_samples: int, *, seed=None) -> np.ndarray:
         """Draw channels from the mixture prior.
@@ -227,17 +239,30 @@ class GaussianMixturePosterior:
         ndarray, shape (n_samples, *channel_shape), complex128
         """
         roots = [c.prior_root for c in self.components]
-        return self._draw(self.weights, self.means, roots, n_samples, seed)
+        return self._draw(self.weights[None], self.means[None], roots, n_samples, seed)[0]
 
     def _draw(self, weights, means, roots, n_samples, seed) -> np.ndarray:
+        """Draws for each row of `weights` (B, K) and `means` (B, K, *shape): (B, n, *shape)."""
         rng = as_generator(seed)
         n_samples = check_int(n_samples, "n_samples")
-        # Labels are drawn i.i.d. per sample (not grouped by component), so any
-        # prefix of the output is itself an i.i.d. draw.
-        labels = rng.choice(self.n_components, size=n_samples, p=weights)
-        z = standard_complex_normal(rng, (n_samples, self.observation.n_channel))
-        out = np.empty((n_samples, self.observation.n_channel), complex)
+        B, n = weights.shape[0], self.pilot_model.n_channel
+        # Labels are drawn i.i.d. per sample (not grouped by component), so any prefix of
+        # the output is itself an i.i.d. draw; the inverse CDF of one uniform per draw is
+        # what Generator.choice(p=...) does, so one observation draws as before.
+        cdf = np.cumsum(weights, axis=-1)
+        cdf /= cdf[:, -1:]
+        u = rng.random((B, n_samples))
+        labels = np.minimum((u[..., None] >= cdf[:, None, :]).sum(-1), self.n_components - 1)
+        z = standard_complex_normal(rng, (B, n_samples, n))
+        flat_means = means.reshape(B, self.n_components, n)
+        out = np.empty((B, n_samples, n), complex)
         for k in np.unique(labels):
             sel = labels == k
-            out[sel] = means[k].reshape(-1) + z[sel] @ roots[k].T
-        return out.reshape(n_samples, *self.channel_shape)
+            rows = np.nonzero(sel)[0]
+            out[sel] = flat_means[rows, k] + z[sel] @ roots[k].T
+        return out.reshape(B, n_samples, *self.channel_shape)
+
+
+GaussianMixturePosterior.__init__ = renamed_keyword("observation", "pilot_model")(
+    GaussianMixturePosterior.__init__
+)

@@ -123,8 +123,9 @@ class LinearObservation:
         noise = rng.standard_normal(clean.shape) + 1j * rng.standard_normal(clean.shape)
         return clean + np.sqrt(self.noise_var / 2.0) * noise
 
-    def check_observation(self, y, name: str = "observation", *, single: bool = False):
-        """Return `y` as a complex array of shape `(..., n_obs)` or raise `ValueError`.
+    def check_observation(self, y, name: str = "y", *, single: bool = False):
+        """Return received pilots `y` as a complex array of shape `(..., n_obs)` or raise
+        `ValueError`.
 
         With `single=True` exactly one observation, shape `(n_obs,)`, is allowed.
         """

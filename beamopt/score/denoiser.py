@@ -25,8 +25,9 @@ $$
 which has no cancellation at large $\sigma$. For a mixture
 $\sum_k \pi_k \mathcal{CN}(\mu_k, C_k)$ the prediction is the responsibility-weighted average
 of the component predictions with responsibilities
-$r_k(x) \propto \pi_k\, \mathcal{CN}(x; \mu_k, C_k + \sigma^2 I)$. Given a pilot observation
-$y$ (a [`beamopt.LinearObservation`][]) the exact conditional prior is the exact posterior
+$r_k(x) \propto \pi_k\, \mathcal{CN}(x; \mu_k, C_k + \sigma^2 I)$. Given received pilots
+$y$ of a pilot model (a [`beamopt.LinearObservation`][]) the exact conditional prior is the
+exact posterior
 ([`beamopt.GaussianPosterior`][], [`beamopt.GaussianMixturePosterior`][]), so the conditional
 denoiser uses the conditioned components and weights instead.
 
@@ -44,6 +45,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from .._deprecation import deprecated_alias, renamed_keyword
 from .._repr import summary_repr
 from .._validation import as_array, check_int, check_positive, readonly
 from ..posterior import GaussianMixturePosterior, GaussianPosterior, LinearObservation
@@ -149,8 +151,9 @@ class GaussianMixtureDenoiser:
         Covariances of `vec(h)` (row-major), Hermitian PSD.
     channel_shape : tuple of int, optional
         Defaults to `means.shape[1:]`.
-    observation : LinearObservation, optional
-        Pilot model; when given, `predict_noise` accepts `y` of shape `(B, n_obs)`.
+    pilot_model : LinearObservation, optional
+        Pilot model; when given, `predict_noise` accepts `y` of shape `(B, n_obs)`. (Old
+        name `observation=`, accepted with a `DeprecationWarning` until beamopt 0.3.)
     scale : float
         Data scale, > 0 (1.0: normalised and raw coordinates coincide).
     """
@@ -159,7 +162,7 @@ class GaussianMixtureDenoiser:
     means: Any
     covariances: Any
     channel_shape: tuple[int, ...] | None = None
-    observation: LinearObservation | None = None
+    pilot_model: LinearObservation | None = None
     scale: float = 1.0
     posterior: GaussianMixturePosterior = field(init=False, repr=False)
     _prior: tuple = field(init=False, repr=False)
@@ -176,14 +179,14 @@ class GaussianMixtureDenoiser:
             )
         shape = means.shape[1:] if self.channel_shape is None else self.channel_shape
         shape = tuple(check_int(d, "channel_shape entries") for d in shape)
-        obs = self.observation
+        obs = self.pilot_model
         if obs is None:
             obs = LinearObservation(np.zeros((1, int(np.prod(shape)))), shape, 1.0)
         elif not isinstance(obs, LinearObservation):
-            raise ValueError(f"observation must be a LinearObservation; got {type(obs).__name__}")
+            raise ValueError(f"pilot_model must be a LinearObservation; got {type(obs).__name__}")
         elif obs.channel_shape != shape:
             raise ValueError(
-                f"observation.channel_shape {obs.channel_shape} must equal channel_shape {shape}"
+                f"pilot_model.channel_shape {obs.channel_shape} must equal channel_shape {shape}"
             )
         # The exact posterior does the validation and the conditioning maths.
         post = GaussianMixturePosterior(self.weights, means, self.covariances, obs)
@@ -194,7 +197,7 @@ class GaussianMixtureDenoiser:
         set_(self, "weights", post.weights)
         set_(self, "means", post.means)
         set_(self, "covariances", post.covariances)
-        n = post.observation.n_channel
+        n = post.pilot_model.n_channel
         prior_eigs = [_eig(C / scale**2) for C in post.covariances]
         set_(self, "_prior", self._pack(prior_eigs, post.means.reshape(-1, n) / scale))
         cond_eigs = [_eig(c.covariance / scale**2) for c in post.components]
@@ -218,14 +221,16 @@ class GaussianMixtureDenoiser:
             posterior.weights,
             posterior.means,
             posterior.covariances,
-            observation=posterior.observation,
+            pilot_model=posterior.pilot_model,
             scale=scale,
         )
 
+    observation = deprecated_alias("pilot_model", "observation")
+
     @property
     def obs_shape(self) -> tuple[int, ...] | None:
-        """`(n_obs,)` when built with an observation, else `None`."""
-        return None if self.observation is None else (self.observation.n_obs,)
+        """`(n_obs,)` when built with a pilot model, else `None`."""
+        return None if self.pilot_model is None else (self.pilot_model.n_obs,)
 
     def predict_noise(self, x, sigma, y=None):
         r"""Exact $\hat\epsilon(x, \sigma)$, or $\hat\epsilon(x, \sigma, y)$ given pilots `y`.
@@ -252,9 +257,9 @@ class GaussianMixtureDenoiser:
             log_w = torch.log(torch.tensor(np.array(self.weights))).expand(B, -1)
             means = mu.expand(B, -1, -1)
         else:
-            if self.observation is None:
-                raise ValueError("y must be None: this denoiser was built without an observation")
-            y_np = _check_obs(y, self.observation, B)
+            if self.pilot_model is None:
+                raise ValueError("y must be None: this denoiser was built without a pilot_model")
+            y_np = _check_obs(y, self.pilot_model, B)
             lam, V, _ = self._cond
             w = self.posterior.posterior_weights(y_np)
             log_w = torch.as_tensor(np.log(np.maximum(w, 1e-300)), dtype=torch.float64)
@@ -288,8 +293,9 @@ class GaussianDenoiser:
         Mean $\mu$ (zero by default).
     channel_shape : tuple of int, optional
         Shape of one channel; default `prior_mean.shape`, or `(n_channel,)` without a mean.
-    observation : LinearObservation, optional
-        Pilot model; when given, `predict_noise` accepts `y` of shape `(B, n_obs)`.
+    pilot_model : LinearObservation, optional
+        Pilot model; when given, `predict_noise` accepts `y` of shape `(B, n_obs)`. (Old
+        name `observation=`, accepted with a `DeprecationWarning` until beamopt 0.3.)
     scale : float
         Data scale, > 0.
     """
@@ -297,7 +303,7 @@ class GaussianDenoiser:
     prior_cov: Any
     prior_mean: Any = None
     channel_shape: tuple[int, ...] | None = None
-    observation: LinearObservation | None = None
+    pilot_model: LinearObservation | None = None
     scale: float = 1.0
     mixture: GaussianMixtureDenoiser = field(init=False, repr=False)
 
@@ -317,7 +323,7 @@ class GaussianDenoiser:
         if C.shape != (n, n):
             raise ValueError(f"prior_cov must have shape ({n}, {n}); got {C.shape}")
         mix = GaussianMixtureDenoiser(
-            [1.0], mean[None], C[None], shape, self.observation, self.scale
+            [1.0], mean[None], C[None], shape, self.pilot_model, self.scale
         )
         set_ = object.__setattr__
         set_(self, "mixture", mix)
@@ -336,18 +342,20 @@ class GaussianDenoiser:
         return cls(
             posterior.prior_cov,
             posterior.prior_mean,
-            observation=posterior.observation,
+            pilot_model=posterior.pilot_model,
             scale=scale,
         )
 
+    observation = deprecated_alias("pilot_model", "observation")
+
     @property
     def obs_shape(self) -> tuple[int, ...] | None:
-        """`(n_obs,)` when built with an observation, else `None`."""
+        """`(n_obs,)` when built with a pilot model, else `None`."""
         return self.mixture.obs_shape
 
     @property
     def posterior(self) -> GaussianPosterior:
-        """The exact posterior used for `y` (a placeholder observation if none was given)."""
+        """The exact posterior used for `y` (a placeholder pilot model if none was given)."""
         return self.mixture.posterior.components[0]
 
     def predict_noise(self, x, sigma, y=None):
@@ -378,8 +386,12 @@ def _check_inputs(x, sigma, channel_shape):
     return x, sigma, B
 
 
-def _check_obs(y, observation: LinearObservation, B: int) -> np.ndarray:
-    y = observation.check_observation(y, "y")
-    if y.shape != (B, observation.n_obs):
-        raise ValueError(f"y must have shape ({B}, {observation.n_obs}); got {y.shape}")
+def _check_obs(y, pilot_model: LinearObservation, B: int) -> np.ndarray:
+    y = pilot_model.check_observation(y, "y")
+    if y.shape != (B, pilot_model.n_obs):
+        raise ValueError(f"y must have shape ({B}, {pilot_model.n_obs}); got {y.shape}")
     return y
+
+
+for _cls in (GaussianMixtureDenoiser, GaussianDenoiser):
+    _cls.__init__ = renamed_keyword("observation", "pilot_model")(_cls.__init__)

@@ -97,6 +97,8 @@ class ConditioningCheck:
     message : str
     """
 
+    __repr__ = summary_repr
+
     sigma: float
     conditional_nmse: float
     null_nmse: float

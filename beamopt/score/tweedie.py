@@ -24,18 +24,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._deprecation import renamed_keyword
 from .._validation import as_array, check_int, check_positive
+from ._sampling import abar_grid, complex_normal, predict_noise, resolve_device, torch_generator
 from .denoiser import check_denoiser
-from .samplers import (
-    ConditionalSampler,
-    DiffusionPosterior,
-    _cn,
-    _device,
-    _noise,
-    _Sampler,
-    abar_grid,
-    torch_generator,
-)
+from .samplers import ConditionalSampler, DiffusionPosterior, _Sampler
 
 __all__ = ["tweedie_denoise", "posterior_mean"]
 
@@ -68,16 +61,17 @@ def tweedie_denoise(model, x, noise_std, y=None) -> np.ndarray:
     if s.shape != (x.shape[0],) or np.any(s <= 0):
         raise ValueError(f"noise_std must be > 0, a scalar or shape ({x.shape[0]},); got {s}")
     scale = float(model.scale)
-    dev = _device(model, None)
+    dev = resolve_device(model, None)
     xt = torch.as_tensor(x / scale, dtype=torch.complex128, device=dev)
     st = torch.as_tensor(s / scale, dtype=torch.float64, device=dev)
     yt = None if y is None else torch.as_tensor(as_array(y, "y", dtype=complex), device=dev)
     with torch.no_grad():
-        eps = _noise(model, xt, st, yt).cpu().numpy()
+        eps = predict_noise(model, xt, st, yt).cpu().numpy()
     return x - s.reshape(-1, *[1] * len(shape)) * eps
 
 
-def posterior_mean(sampler, observation, *, n_samples: int = 1, seed=None) -> np.ndarray:
+@renamed_keyword("observation", "y")
+def posterior_mean(sampler, y, *, n_samples: int = 1, seed=None) -> np.ndarray:
     r"""Tweedie estimate of $\mathbb{E}[h \mid y]$ from a diffusion sampler's noise prediction.
 
     Evaluates the sampler's (guided) noise prediction once at its largest noise level
@@ -92,9 +86,9 @@ def posterior_mean(sampler, observation, *, n_samples: int = 1, seed=None) -> np
 
     Parameters
     ----------
-    sampler : DiffusionPrior, DiffusionPosterior or ConditionalSampler
-    observation : array_like
-        The pilots, as for `sampler.sample` (ignored by a prior sampler).
+    sampler : DiffusionPrior, DiffusionPosterior (method "tmpd" or "pigdm") or ConditionalSampler
+    y : array_like
+        One received pilot vector, as for `sampler.sample` (ignored by a prior sampler).
     n_samples : int
         States averaged over, >= 1 (1 suffices for exact scores).
     seed : None, int, numpy.random.Generator or torch.Generator
@@ -109,16 +103,22 @@ def posterior_mean(sampler, observation, *, n_samples: int = 1, seed=None) -> np
             f"got {type(sampler).__name__}"
         )
     n_samples = check_int(n_samples, "n_samples")
-    dev = _device(sampler.model, sampler.device)
+    dev = resolve_device(sampler.model, sampler.device)
     if isinstance(sampler, DiffusionPosterior):
-        fn = sampler.noise_fn(observation, dev)
+        if sampler.method not in ("tmpd", "pigdm"):
+            raise ValueError(
+                "posterior_mean needs a guided noise prediction: a DiffusionPosterior with "
+                f"method 'tmpd' or 'pigdm', not {sampler.method!r} (average "
+                "sampler.sample(y, n) draws instead)"
+            )
+        fn = sampler.noise_fn(y, dev)
     elif isinstance(sampler, ConditionalSampler):
-        fn = sampler.noise_fn(observation, n_samples, dev)
+        fn = sampler.noise_fn(y, n_samples, dev)
     else:
         fn = sampler.noise_fn()
     a_T = float(abar_grid(1)[0])
     sigma = check_positive(np.sqrt((1.0 - a_T) / a_T), "sigma_T")
-    x = sigma * _cn((n_samples, *sampler.channel_shape), torch_generator(seed), dev)
+    x = sigma * complex_normal((n_samples, *sampler.channel_shape), torch_generator(seed), dev)
     sig = torch.full((n_samples,), sigma, dtype=torch.float64, device=dev)
     with torch.no_grad():
         eps = fn(x, sig)

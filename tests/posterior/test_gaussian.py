@@ -40,12 +40,12 @@ def test_closed_form_matches_information_form():
 def test_with_prior_mean_equals_a_fresh_posterior():
     post, C, mu, _, _, y = _problem()
     shifted = post.with_prior_mean(2 * mu)
-    fresh = beamopt.GaussianPosterior(C, post.observation, prior_mean=2 * mu)
+    fresh = beamopt.GaussianPosterior(C, post.pilot_model, prior_mean=2 * mu)
     np.testing.assert_allclose(shifted.mean(y), fresh.mean(y), atol=1e-12)
     np.testing.assert_allclose(shifted.covariance, fresh.covariance, atol=1e-12)
     assert shifted.log_evidence(y) == pytest.approx(fresh.log_evidence(y))
     np.testing.assert_allclose(
-        post.mean(y), beamopt.GaussianPosterior(C, post.observation, mu).mean(y)
+        post.mean(y), beamopt.GaussianPosterior(C, post.pilot_model, mu).mean(y)
     )
     with pytest.raises(ValueError, match="prior_mean"):
         post.with_prior_mean(np.zeros(3))
@@ -150,7 +150,7 @@ def test_torch_observation_is_accepted():
 
 def test_bad_inputs_raise():
     post, C, _, A, _, y = _problem()
-    obs = post.observation
+    obs = post.pilot_model
     with pytest.raises(ValueError, match="positive semidefinite"):
         beamopt.GaussianPosterior(-np.eye(6), obs)
     with pytest.raises(ValueError, match="Hermitian"):
@@ -163,12 +163,44 @@ def test_bad_inputs_raise():
         beamopt.GaussianPosterior(C, A)
     with pytest.raises(ValueError, match="finite"):
         beamopt.GaussianPosterior(np.full((6, 6), np.nan), obs)
-    with pytest.raises(ValueError, match="observation"):
+    with pytest.raises(ValueError, match="y must have shape"):
         post.mean(y[:-1])
-    with pytest.raises(ValueError, match="observation"):
-        post.sample(np.stack([y, y]), 2)
+    with pytest.raises(ValueError, match=r"y must have shape \(\d+,\) or \(B, \d+\)"):
+        post.sample(np.stack([y, y])[None], 2)
     with pytest.raises(ValueError, match="n_samples"):
         post.sample(y, 0)
     scalar = beamopt.GaussianPosterior(np.eye(3), beamopt.LinearObservation(np.eye(3), (3,), 1.0))
     with pytest.raises(ValueError, match="n_rx, n_tx"):
         scalar.expected_gramian(np.zeros(3))
+
+
+def test_a_batch_of_pilot_vectors_draws_each_posterior():
+    post, *_, y = _problem()
+    rng = np.random.default_rng(4)
+    Y = post.pilot_model.observe(post.sample_prior(3, seed=rng), seed=rng)
+    n = 4000
+    S = post.sample(Y, n, seed=5)
+    assert S.shape == (3, n, 2, 3)
+    tr = np.trace(post.covariance).real
+    for b in range(3):
+        f = S[b].reshape(n, -1)
+        d = f - f.mean(0)
+        assert np.linalg.norm(f.mean(0) - post.mean(Y[b]).reshape(-1)) < 4 * np.sqrt(tr / n)
+        assert np.linalg.norm(d.T @ d.conj() / n - post.covariance) < 4 * tr / np.sqrt(n)
+    # one pilot vector draws exactly what a batch of one draws (same seed, same stream)
+    np.testing.assert_array_equal(post.sample(y, 5, seed=6), post.sample(y[None], 5, seed=6)[0])
+
+
+def test_old_observation_names_warn_and_still_work():
+    post, C, mu, *_, y = _problem()
+    with pytest.warns(DeprecationWarning, match="use 'pilot_model'"):
+        old = beamopt.GaussianPosterior(C, observation=post.pilot_model, prior_mean=mu)
+    with pytest.warns(DeprecationWarning, match="use 'pilot_model'"):
+        assert old.observation is post.pilot_model
+    with pytest.warns(DeprecationWarning, match="use 'y'"):
+        np.testing.assert_allclose(old.mean(observation=y), post.mean(y))
+    with pytest.warns(DeprecationWarning, match="use 'y'"):
+        draws = old.sample(observation=y, n_samples=3, seed=0)
+    np.testing.assert_array_equal(draws, post.sample(y, 3, seed=0))
+    with pytest.raises(ValueError, match="pass 'y' only"):
+        post.sample(y, 3, observation=y)

@@ -28,7 +28,7 @@ def test_sample_lmmse_converges_to_the_exact_gaussian_posterior():
     post, H, Y = _gaussian_pairs(200_000)
     fit = beamopt.fit_lmmse(H, Y)
     _, H2, _Y2 = _gaussian_pairs(50, seed=1)
-    y = post.observation.observe(H2, seed=3)
+    y = post.pilot_model.observe(H2, seed=3)
     exact = post.mean(y)
     err = np.sum(np.abs(fit.estimate(y) - exact) ** 2) / np.sum(np.abs(exact) ** 2)
     assert err < 1e-3

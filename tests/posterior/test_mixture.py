@@ -163,7 +163,27 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="finite"):
         beamopt.GaussianMixturePosterior([1.0], np.full((1, 2), np.nan), eye, obs)
     post = beamopt.GaussianMixturePosterior([1.0], np.zeros((1, 2)), eye, obs)
-    with pytest.raises(ValueError, match="observation"):
+    with pytest.raises(ValueError, match="y must have shape"):
         post.sample(np.zeros(3), 2)
     with pytest.raises(ValueError, match="n_samples"):
         post.sample(np.zeros(2), -1)
+
+
+def test_a_batch_of_pilot_vectors_gets_its_own_weights_and_draws():
+    post, *_ = _scalar_mixture()
+    Y = np.array([[0.9 + 0.1j], [-1.2 + 0.4j], [0.0 + 0.6j]])
+    n = 20_000
+    S = post.sample(Y, n, seed=3)
+    assert S.shape == (3, n, 1, 1)
+    for b in range(3):
+        m = post.mean(Y[b]).reshape(-1)
+        C = post.covariance(Y[b])
+        tr = np.trace(C).real
+        f = S[b].reshape(n, -1)
+        assert np.linalg.norm(f.mean(0) - m) < 4 * np.sqrt(tr / n)
+        assert abs(np.var(f[:, 0]) - tr) < 5 * tr * np.sqrt(2 / n) + 0.02 * tr
+    y = Y[:1]
+    np.testing.assert_array_equal(post.sample(y[0], 7, seed=8), post.sample(y, 7, seed=8)[0])
+    with pytest.warns(DeprecationWarning, match="use 'y'"):
+        w = post.posterior_weights(observation=Y[0])
+    np.testing.assert_allclose(w, post.posterior_weights(Y[0]))

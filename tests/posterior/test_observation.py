@@ -120,7 +120,7 @@ def test_bad_masks_and_channels_raise():
     obs = beamopt.LinearObservation.from_mask(np.ones(4, bool), (4, 2, 2), 1.0)
     with pytest.raises(ValueError, match="H must have shape"):
         obs.apply(np.ones((4, 2)))
-    with pytest.raises(ValueError, match="observation"):
+    with pytest.raises(ValueError, match="y must have shape"):
         obs.check_observation(np.ones(3))
     with pytest.raises(ValueError, match="offset"):
         beamopt.comb_mask(8, 2, offset=2)

@@ -104,3 +104,52 @@ def test_bad_sampler_objects_raise():
 def test_as_samples_checks_scalar():
     with pytest.raises(ValueError, match="scalar"):
         as_samples(1.0)
+
+
+def test_a_one_at_a_time_sampler_is_split_over_a_batch():
+    calls = []
+
+    def single(y, n_samples, *, seed=None):
+        y = np.asarray(y)
+        assert y.shape == (5,)  # never sees a batch
+        calls.append(seed)
+        rng = np.random.default_rng(seed)
+        return y.sum() + rng.standard_normal((n_samples, 2, 3))
+
+    Y = np.arange(15.0).reshape(3, 5)
+    sampler = beamopt.as_sampler(single, channel_shape=(2, 3), obs_shape=(5,), batched=False)
+    S = sampler.sample(Y, 4, seed=0)
+    assert S.shape == (3, 4, 2, 3) and len(calls) == 3 and len(set(calls)) == 3
+    for b in range(3):  # row b comes from Y[b]
+        assert abs(S[b].mean() - Y[b].sum()) < 2.0
+    np.testing.assert_array_equal(S, sampler.sample(Y, 4, seed=0))
+    assert sampler.sample(Y[0], 4, seed=0).shape == (4, 2, 3)
+    # as a batched sampler, the same function's output is refused with the fix in the message
+    with pytest.raises(ValueError, match="batched=False"):
+        beamopt.as_sampler(
+            lambda y, n, *, seed=None: np.zeros((n, 2, 3)), channel_shape=(2, 3), obs_shape=(5,)
+        ).sample(Y, 4)
+
+
+def test_batches_are_recognised_from_the_sampler_pilot_model():
+    obs = _observation()
+    post = beamopt.GaussianPosterior(np.eye(6), obs)
+    sampler = beamopt.as_sampler(post, channel_shape=(2, 3))
+    Y = obs.observe(post.sample_prior(2, seed=0), seed=1)
+    assert sampler.sample(Y, 3, seed=0).shape == (2, 3, 2, 3)
+    assert sampler.sample(Y[0], 3, seed=0).shape == (3, 2, 3)
+    with pytest.raises(ValueError, match="y must have shape"):
+        sampler.sample(Y[None], 3)
+    with pytest.raises(ValueError, match="batched"):
+        beamopt.as_sampler(post, batched="no")
+
+
+def test_pilot_batch_names_both_shapes():
+    from beamopt.posterior.sampler import pilot_batch
+
+    Y, batched = pilot_batch(np.zeros(3), (3,))
+    assert Y.shape == (1, 3) and not batched
+    Y, batched = pilot_batch(np.zeros((4, 3)), (3,))
+    assert Y.shape == (4, 3) and batched
+    with pytest.raises(ValueError, match=r"\(3,\) or \(B, 3\)"):
+        pilot_batch(np.zeros((4, 2)), (3,))

@@ -17,3 +17,18 @@ def exact():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run the test with one torch thread (restored after).
+
+    The samplers' tensors are small (thousands of rows of a few entries); on two shared cores
+    a second intra-op thread mostly waits for the first, which made these tests ~10x slower.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

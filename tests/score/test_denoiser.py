@@ -35,11 +35,11 @@ def test_gaussian_noise_prediction_is_exact_conditioning(exact, scale):
 def test_conditional_gaussian_uses_both_observations(exact):
     post, y = exact.gaussian_setup()
     den = GaussianDenoiser.from_posterior(post)
-    sigma, nv = 0.7, post.observation.noise_var
+    sigma, nv = 0.7, post.pilot_model.noise_var
     rng = np.random.default_rng(4)
     x = exact.crandn(rng, (3, *exact.SHAPE))
     # Stack y = A h + n and x = h + sigma eps, each whitened, as one observation.
-    A = np.vstack([post.observation.A / np.sqrt(nv), np.eye(exact.N) / sigma])
+    A = np.vstack([post.pilot_model.A / np.sqrt(nv), np.eye(exact.N) / sigma])
     joint = GaussianPosterior(
         post.prior_cov, LinearObservation(A, exact.SHAPE, 1.0), post.prior_mean
     )
@@ -102,7 +102,7 @@ def test_bad_inputs_name_the_argument(exact):
         GaussianDenoiser(np.eye(3), post.prior_mean)
     with pytest.raises(ValueError, match="scale"):
         GaussianDenoiser(post.prior_cov, post.prior_mean, scale=0.0)
-    with pytest.raises(ValueError, match=r"observation\.channel_shape"):
-        GaussianDenoiser(post.prior_cov, post.prior_mean.reshape(4), observation=post.observation)
+    with pytest.raises(ValueError, match=r"pilot_model\.channel_shape"):
+        GaussianDenoiser(post.prior_cov, post.prior_mean.reshape(4), pilot_model=post.pilot_model)
     with pytest.raises(ValueError, match="weights"):
         GaussianMixtureDenoiser([0.5, 0.6], np.zeros((2, 4)), np.stack([np.eye(4)] * 2))

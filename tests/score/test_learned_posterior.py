@@ -33,7 +33,7 @@ def _config(n_iterations):
 
 def _train_pairs(post, n, seed):
     h = post.sample_prior(n, seed=seed)
-    return h, post.observation.observe(h, seed=seed + 1)
+    return h, post.pilot_model.observe(h, seed=seed + 1)
 
 
 def _moment_errors(S, mean, cov):
@@ -83,3 +83,32 @@ def test_learned_mixture_posterior_finds_both_modes_with_the_right_weights(exact
     prior = DiffusionPrior(model, n_steps=50, method="ddim").sample(None, 2000, seed=4)
     frac = np.bincount(exact.labels(post, prior), minlength=2) / 2000
     assert np.all(np.abs(frac - post.weights) < 0.1), frac
+
+
+@pytest.mark.slow
+def test_one_trained_prior_serves_two_pilot_masks_at_two_snrs(exact, one_torch_thread):
+    """Train once on channels only, then estimate under four pilot models (two masks x two
+    noise levels) with DiffusionPosterior's default (smc); each against its exact posterior."""
+    from beamopt.score import DiffusionPosterior
+
+    rng = np.random.default_rng(5)
+    m = np.array([1.5, 1.5j, -1.0])
+    covs = np.stack([0.1 * exact.random_cov(rng, 3), 0.1 * exact.random_cov(rng, 3)])
+    prior_post = GaussianMixturePosterior(
+        [0.3, 0.7], np.stack([m, -m]), covs, LinearObservation(np.eye(3)[:1] + 0j, SHAPE, 1.0)
+    )
+    h = prior_post.sample_prior(20_000, seed=6)
+    model = train_score_model(h, config=_config(1500), seed=0, progress=False)
+    n = 2000
+    for A in (np.eye(3)[:1] + 0j, np.eye(3)[1:] + 0j):
+        for noise_var in (1.0, 0.1):
+            obs = LinearObservation(A, SHAPE, noise_var)
+            post = GaussianMixturePosterior([0.3, 0.7], np.stack([m, -m]), covs, obs)
+            Y = obs.observe(post.sample_prior(2, seed=rng), seed=rng)
+            S = DiffusionPosterior(model, obs).sample(Y, n, seed=7)
+            for b in range(2):
+                w = post.posterior_weights(Y[b])
+                frac = np.bincount(exact.labels(post, S[b], Y[b]), minlength=2) / n
+                assert np.all(np.abs(frac - w) < 0.1), (A, noise_var, frac, w)
+                err_m, _ = _moment_errors(S[b], post.mean(Y[b]), post.covariance(Y[b]))
+                assert err_m < 0.15, (A, noise_var, err_m)

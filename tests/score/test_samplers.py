@@ -18,6 +18,8 @@ from beamopt.score import (
     GaussianMixtureDenoiser,
 )
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 N_SAMPLES = 3000
 
 
@@ -47,10 +49,10 @@ def test_posterior_noise_equals_the_exact_conditional_noise(exact, method):
 
     post, y = exact.gaussian_setup()
     if method == "pigdm":  # exact only for a white unit-variance prior (scale 1.5 -> var 2.25)
-        post = GaussianPosterior(2.25 * np.eye(exact.N), post.observation)
+        post = GaussianPosterior(2.25 * np.eye(exact.N), post.pilot_model)
     den = GaussianDenoiser.from_posterior(post, scale=1.5)
     guided = DiffusionPosterior(
-        den, post.observation, method=method, sigma_jacobian=math.inf
+        den, post.pilot_model, method=method, sigma_jacobian=math.inf
     ).noise_fn(y)
     rng = np.random.default_rng(2)
     x = torch.as_tensor(exact.crandn(rng, (5, *exact.SHAPE)) * 3)
@@ -63,7 +65,7 @@ def test_diffusion_posterior_reproduces_the_gaussian_posterior(exact):
     post, y = exact.gaussian_setup()
     den = GaussianDenoiser(post.prior_cov, post.prior_mean, scale=2.0)
     S = DiffusionPosterior(
-        den, post.observation, n_steps=50, sampler="ddim", sigma_jacobian=math.inf
+        den, post.pilot_model, n_steps=50, method="tmpd", sampler="ddim", sigma_jacobian=math.inf
     ).sample(y, N_SAMPLES, seed=2)
     exact.assert_moments(S, post.mean(y), post.covariance, bias=0.05)
 
@@ -89,7 +91,7 @@ def test_moment_projected_posterior_finds_both_mixture_modes(exact):
     post, y = exact.mixture_setup()
     den = GaussianMixtureDenoiser(post.weights, post.means, post.covariances)
     S = DiffusionPosterior(
-        den, post.observation, n_steps=50, sampler="ddim", sigma_jacobian=math.inf
+        den, post.pilot_model, n_steps=50, method="tmpd", sampler="ddim", sigma_jacobian=math.inf
     ).sample(y, 2000, seed=5)
     frac = np.bincount(exact.labels(post, S, y), minlength=2) / 2000
     w = post.posterior_weights(y)
@@ -103,7 +105,7 @@ def test_guidance_zero_samples_the_prior_and_large_guidance_concentrates(exact):
         y, N_SAMPLES, seed=6
     )
     exact.assert_moments(S0, post.prior_mean, post.prior_cov, bias=0.05)
-    A = post.observation.A
+    A = post.pilot_model.A
 
     def misfit(w):
         S = ConditionalSampler(den, guidance=w, n_steps=50, method="ddim").sample(y, 1000, seed=7)
@@ -156,23 +158,23 @@ def test_bad_inputs_name_the_argument(exact):
         ConditionalSampler(den, guidance=-1.0)
     with pytest.raises(ValueError, match="conditional"):
         ConditionalSampler(uncond)
-    with pytest.raises(ValueError, match="observation must have shape"):
+    with pytest.raises(ValueError, match=r"y must have shape \(2,\) or \(B, 2\)"):
         ConditionalSampler(den).sample(np.zeros(3), 2)
     with pytest.raises(ValueError, match="n_samples"):
         DiffusionPrior(den).sample(None, 0)
     with pytest.raises(ValueError, match="model must implement"):
         DiffusionPrior(post)
-    with pytest.raises(ValueError, match="observation"):
+    with pytest.raises(ValueError, match="pilot_model"):
         DiffusionPosterior(den, "pilots")
     other = LinearObservation(np.eye(4), (4,), 0.1)
     with pytest.raises(ValueError, match="channel_shape"):
         DiffusionPosterior(den, other)
     with pytest.raises(ValueError, match="method"):
-        DiffusionPosterior(den, post.observation, method="dps")
+        DiffusionPosterior(den, post.pilot_model, method="euler")
     with pytest.raises(ValueError, match="sigma_jacobian"):
-        DiffusionPosterior(den, post.observation, sigma_jacobian=0.0)
-    with pytest.raises(ValueError, match="observation must have shape"):
-        DiffusionPosterior(den, post.observation).sample(np.zeros(5), 2)
+        DiffusionPosterior(den, post.pilot_model, sigma_jacobian=0.0)
+    with pytest.raises(ValueError, match="y must have shape"):
+        DiffusionPosterior(den, post.pilot_model).sample(np.zeros(5), 2)
     with pytest.raises(ValueError, match="seed"):
         DiffusionPrior(den).sample(None, 2, seed=-1)
 
@@ -216,3 +218,48 @@ def test_callback_must_be_callable(exact):
     sampler = ConditionalSampler(GaussianDenoiser.from_posterior(post), n_steps=3)
     with pytest.raises(ValueError, match="callback"):
         sampler.sample(y, 2, seed=0, callback=1)
+
+
+def test_every_sampler_draws_a_batch_of_pilot_vectors_in_one_call(exact):
+    """(B, n_obs) pilots -> (B, n_samples, *channel_shape); row b conditions on Y[b]."""
+    post, y = exact.gaussian_setup()
+    rng = np.random.default_rng(11)
+    Y = post.pilot_model.observe(post.sample_prior(3, seed=rng), seed=rng)
+    cond = GaussianDenoiser.from_posterior(post)
+    prior = GaussianDenoiser(post.prior_cov, post.prior_mean)
+    samplers = {
+        "prior": DiffusionPrior(cond, n_steps=5),
+        "conditional": ConditionalSampler(cond, n_steps=30, method="ddim"),
+        **{
+            m: DiffusionPosterior(prior, post.pilot_model, method=m, n_steps=5)
+            for m in ("smc", "tmpd", "pigdm", "dps", "langevin")
+        },
+    }
+    for name, sampler in samplers.items():
+        S = sampler.sample(Y, 4, seed=0)
+        assert S.shape == (3, 4, *exact.SHAPE), name
+        assert sampler.sample(y, 4, seed=0).shape == (4, *exact.SHAPE), name
+        checked = beamopt.as_sampler(sampler, channel_shape=exact.SHAPE)
+        np.testing.assert_array_equal(checked.sample(Y, 4, seed=0), S)
+    # rows stay with their pilots: per-row means of the conditional sampler
+    S = samplers["conditional"].sample(Y, 400, seed=1)
+    for b in range(3):
+        exact.assert_moments(S[b], post.mean(Y[b]), post.covariance, bias=0.1, k=4)
+
+
+def test_old_observation_keyword_and_attribute_still_work_with_a_warning(exact):
+    post, y = exact.gaussian_setup()
+    prior = GaussianDenoiser(post.prior_cov, post.prior_mean)
+    with pytest.warns(DeprecationWarning, match="pilot_model"):
+        sampler = DiffusionPosterior(prior, observation=post.pilot_model, method="tmpd")
+    assert sampler.pilot_model is post.pilot_model
+    with pytest.warns(DeprecationWarning, match="'observation' is deprecated"):
+        assert sampler.observation is post.pilot_model
+    with pytest.warns(DeprecationWarning, match="use 'y'"):
+        S = sampler.sample(observation=y, n_samples=2, seed=0)
+    np.testing.assert_array_equal(S, sampler.sample(y, 2, seed=0))
+    with pytest.warns(DeprecationWarning, match="pilot_model"):
+        den = GaussianDenoiser(post.prior_cov, post.prior_mean, observation=post.pilot_model)
+    assert den.obs_shape == (post.pilot_model.n_obs,)
+    with pytest.raises(ValueError, match="pass 'pilot_model' only"):
+        DiffusionPosterior(prior, post.pilot_model, observation=post.pilot_model)

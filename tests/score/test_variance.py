@@ -50,7 +50,7 @@ def test_measured_curve_equals_the_exact_posterior_variance():
     post, den, _ = _isotropic()
     rng = np.random.default_rng(5)
     H = post.sample_prior(4000, seed=rng)
-    Y = np.stack([post.observation.observe(h, seed=rng) for h in H[:4000]])
+    Y = np.stack([post.pilot_model.observe(h, seed=rng) for h in H[:4000]])
     z = torch.as_tensor(H / SCALE)
     y = torch.as_tensor(Y)
     got = estimate_posterior_variance(den.predict_noise, z, y, sigma_min=0.01, sigma_max=100.0,

@@ -464,7 +464,8 @@ def run_regime(name, sizes, seed, out: Path, quick: bool, train_seeds: int):
         for note in notes:
             log(f"seed {tseed}: {note}")
         sl, dm = models["SL"], models["DM"]
-        smeta = {**meta, "train_seed": tseed}
+        # the reverse step (analytic when the model carries its held-out posterior variance)
+        smeta = {**meta, "train_seed": tseed, "analytic": dm.posterior_variance is not None}
         stoch = ConditionalSampler(dm, guidance=1.0, n_steps=sizes["steps"])
         det = ConditionalSampler(dm, guidance=1.0, n_steps=sizes["steps"], deterministic=True)
 
@@ -547,7 +548,8 @@ def run_regime(name, sizes, seed, out: Path, quick: bool, train_seeds: int):
             ens = np.empty((len(GUIDANCE), m))
             dets = np.empty((len(GUIDANCE), m))
             for j, w in enumerate(GUIDANCE):
-                s_w = ConditionalSampler(dm, guidance=w, n_steps=sizes["steps"])
+                # plain DDPM steps at every w (analytic steps exist only for w = 0 and 1)
+                s_w = ConditionalSampler(dm, guidance=w, n_steps=sizes["steps"], variance="ddpm")
                 d_w = ConditionalSampler(dm, guidance=w, n_steps=sizes["steps"], deterministic=True)
                 Fe = [
                     expected_gramian_precoder(s_w.sample(Y[i], sizes["small"], seed=i), N_STREAMS).F

@@ -511,10 +511,8 @@ def noise_bands(config: ScoreConfig):
     return edges, prob, draw
 
 
-def _posterior_variance(net, held, scale, obs_scale, config, seed, device):
-    """The held-out posterior-variance curve of the trained network (see `variance`)."""
-    from .variance import estimate_posterior_variance
-
+def _held_tensors(held, scale, obs_scale, device):
+    """The first `EVAL_ROWS` held-out pairs as normalised tensors (states, pilot features)."""
     h_val, y_val = held
     rows = min(h_val.shape[0], EVAL_ROWS)
     z = torch.as_tensor(h_val[:rows] / scale, dtype=torch.complex64, device=device)
@@ -522,6 +520,14 @@ def _posterior_variance(net, held, scale, obs_scale, config, seed, device):
     if y_val is not None:
         y_raw = torch.as_tensor(y_val[:rows], dtype=torch.complex64, device=device)
         y_feat = observation_features(y_raw, obs_scale, rows)
+    return z, y_feat
+
+
+def _posterior_variance(net, held, scale, obs_scale, config, seed, device):
+    """The held-out posterior-variance curve of the trained network (see `variance`)."""
+    from .variance import estimate_posterior_variance
+
+    z, y_feat = _held_tensors(held, scale, obs_scale, device)
     return estimate_posterior_variance(
         lambda x, sigma, yf: noise_prediction(net, x, sigma, yf, None), z, y_feat,
         sigma_min=config.sigma_min, sigma_max=config.sigma_max, seed=seed,
@@ -530,13 +536,8 @@ def _posterior_variance(net, held, scale, obs_scale, config, seed, device):
 
 def _band_validator(held, scale, obs_scale, config, seed, device):
     """A deterministic held-out loss: the training objective with fixed noise per band."""
-    h_val, y_val = held
-    rows = min(h_val.shape[0], EVAL_ROWS)
-    z_val = torch.as_tensor(h_val[:rows] / scale, dtype=torch.complex64, device=device)
-    y_feat = None
-    if y_val is not None:
-        y_raw = torch.as_tensor(y_val[:rows], dtype=torch.complex64, device=device)
-        y_feat = observation_features(y_raw, obs_scale, rows)
+    z_val, y_feat = _held_tensors(held, scale, obs_scale, device)
+    rows = z_val.shape[0]
     edges, prob, draw = noise_bands(config)
     channel_shape = tuple(z_val.shape[1:])
     extra = (1,) * len(channel_shape)

@@ -23,7 +23,14 @@ from ._io import progress_bar
 from ._validation import check_choice, check_int, check_positive
 from .training import TrainingHistory
 
-__all__ = ["LoopSettings", "lr_factor", "run", "check_patience", "LR_SCHEDULES"]
+__all__ = [
+    "LoopSettings",
+    "lr_factor",
+    "run",
+    "check_patience",
+    "check_improvement_z",
+    "LR_SCHEDULES",
+]
 
 LR_SCHEDULES = ("cosine", "constant")
 
@@ -33,12 +40,23 @@ def check_patience(patience) -> int | None:
     return None if patience is None else check_int(patience, "patience")
 
 
+def check_improvement_z(value) -> float:
+    """A finite z-score >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ValueError(f"improvement_z must be a finite number >= 0; got {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class LoopSettings:
     """Optimiser and evaluation settings of one run of the loop.
 
     `lr_final` is the share of `lr` the cosine schedule ends at; `patience` counts
-    evaluations without a held-out improvement (None: never stop early).
+    evaluations without a held-out improvement (None: never stop early). With
+    `improvement_z > 0` and a `validate` that returns per-row losses, a new best must lower
+    the held-out loss by `improvement_z` paired standard errors (over the held-out rows)
+    below the kept one's; 0 accepts any lower mean. Patience counts evaluations since the
+    held-out mean last reached a new low, significant or not.
     """
 
     n_iterations: int
@@ -51,6 +69,7 @@ class LoopSettings:
     eval_every: int = 250
     patience: int | None = None
     checkpoint_every: int = 500
+    improvement_z: float = 0.0
 
     def __post_init__(self) -> None:
         check_int(self.n_iterations, "n_iterations", minimum=0)
@@ -62,6 +81,7 @@ class LoopSettings:
         check_int(self.eval_every, "eval_every")
         check_patience(self.patience)
         check_int(self.checkpoint_every, "checkpoint_every")
+        check_improvement_z(self.improvement_z)
 
 
 def lr_factor(step: int, settings: LoopSettings) -> float:
@@ -81,11 +101,29 @@ def _state(module: torch.nn.Module) -> dict:
 
 
 def _as_loss(value):
-    """A validation callback's output -> (loss, band losses or None)."""
+    """A validation callback's output -> (loss, band losses or None, per-row losses or None).
+
+    The callback returns a float, `(loss, band_losses)`, or a 1-D array of per-row held-out
+    losses (the loss is their mean; the rows feed the paired `improvement_z` test).
+    """
     if isinstance(value, tuple):
         loss, bands = value
-        return float(loss), None if bands is None else np.asarray(bands, dtype=float)
-    return float(value), None
+        return float(loss), None if bands is None else np.asarray(bands, dtype=float), None
+    if isinstance(value, np.ndarray | torch.Tensor) and np.ndim(value) == 1:
+        rows = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value)
+        rows = rows.astype(np.float64)
+        return float(rows.mean()) if rows.size else math.nan, None, rows
+    return float(value), None, None
+
+
+def _significant(rows, best_rows, z: float) -> bool:
+    """Whether `rows` lowers the paired held-out loss by at least `z` standard errors."""
+    if z <= 0 or rows is None or best_rows is None or rows.shape != best_rows.shape:
+        return True
+    diff = rows - best_rows
+    if diff.size < 2:
+        return True
+    return float(diff.mean()) < -z * float(diff.std(ddof=1)) / math.sqrt(diff.size)
 
 
 def run(
@@ -156,7 +194,7 @@ def run(
 
     rec = {"iterations": [], "train_loss": [], "validation_loss": [], "learning_rate": [],
            "band_loss": []}  # fmt: skip
-    best = {"loss": math.inf, "iteration": 0, "weights": None}
+    best = {"loss": math.inf, "iteration": 0, "weights": None, "rows": None}
     bad, stopped, elapsed, start = 0, False, 0.0, 0
     if resume is not None:
         network.load_state_dict(resume["weights"])
@@ -167,8 +205,10 @@ def run(
         start = int(resume["iteration"])
         loop = resume["loop"]
         rec = {k: list(v) for k, v in loop["record"].items()}
+        rows = loop.get("best_rows")
         best = {"loss": float(loop["best_loss"]), "iteration": int(loop["best_iteration"]),
-                "weights": loop["best_weights"]}  # fmt: skip
+                "weights": loop["best_weights"],
+                "rows": None if rows is None else np.asarray(rows, dtype=np.float64)}  # fmt: skip
         bad, elapsed = int(loop["bad"]), float(loop["elapsed"])
         # patience may change between runs: a run stopped early continues when it is raised
         stopped = settings.patience is not None and bad >= settings.patience
@@ -188,6 +228,9 @@ def run(
                 "best_loss": best["loss"],
                 "best_iteration": best["iteration"],
                 "best_weights": best["weights"],
+                "best_rows": None
+                if best["rows"] is None
+                else torch.as_tensor(best["rows"], dtype=torch.float64),
                 "bad": bad,
                 "stopped": stopped,
                 "elapsed": elapsed,
@@ -218,12 +261,14 @@ def run(
 
     def evaluate(step: int, train_mean: float, lr: float) -> None:
         nonlocal bad, stopped
-        val, bands = math.nan, None
+        val, bands, rows = math.nan, None, None
         if validate is not None:
             was_training = model.training
             model.eval()
-            val, bands = _as_loss(validate(model))
+            val, bands, rows = _as_loss(validate(model))
             model.train(was_training)
+        seen = [v for v in rec["validation_loss"] if math.isfinite(v)]
+        lowest = min(seen, default=math.inf)
         rec["iterations"].append(step)
         rec["train_loss"].append(train_mean)
         rec["validation_loss"].append(val)
@@ -231,8 +276,15 @@ def run(
         rec["band_loss"].append(None if bands is None else [float(b) for b in bands])
         if validate is None:
             return
-        if math.isfinite(val) and val < best["loss"]:
-            best.update(loss=val, iteration=step, weights=_state(model))
+        if (
+            math.isfinite(val)
+            and val < best["loss"]
+            and _significant(rows, best["rows"], settings.improvement_z)
+        ):
+            best.update(loss=val, iteration=step, weights=_state(model), rows=rows)
+        # patience counts evaluations since the held-out mean last fell at all, so a slow
+        # run of small (not yet significant) gains keeps training while the kept weights wait
+        if math.isfinite(val) and val < lowest:
             bad = 0
         else:
             bad += 1

@@ -86,8 +86,9 @@ def detection(arr, powers_dbm, quick, seeds, rng):
                 u0,
                 lambda x, s, m=m: m.smoothed_score(x, s, [[0.0]]),
                 lambda x, s, m=m, r=r: m.smoothed_score(x, s, [[r]]),
-                sigma_min=1e-2,
-                sigma_max=1e2,
+                # only the noise levels the network was trained on (it extrapolates beyond)
+                sigma_min=m.sigma_range[0],
+                sigma_max=m.sigma_range[1],
                 n_levels=4,
                 seed=rng,
             )
@@ -250,9 +251,7 @@ def communication_mi(snr_db, quick, seeds, rng):
             xe,
             ce,
             lambda a, sg: model.smoothed_score(a, sg),
-            model.smoothed_score,
-            sigma_min=1e-2,
-            sigma_max=1e2,
+            model.smoothed_score,  # the default range: the levels the network was trained on
             n_levels=2,
             seed=rng,
         )

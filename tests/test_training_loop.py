@@ -98,3 +98,67 @@ def test_a_non_finite_loss_names_the_iteration_and_the_rate():
 def test_bad_settings_name_the_field(kw, match):
     with pytest.raises(ValueError, match=match):
         LoopSettings(**{"n_iterations": 10, "lr": 1e-3, **kw})
+
+
+def _rows(mean, k, n=400):
+    """Held-out rows with sample mean exactly `mean` and unit spread, fresh noise per call."""
+    e = np.random.default_rng(k).standard_normal(n)
+    return mean + (e - e.mean()) / e.std()
+
+
+@pytest.mark.parametrize(("z", "best"), [(0.0, 30), (2.0, 20)])
+def test_improvement_z_demands_a_paired_significant_drop(z, best):
+    # per-row losses whose means fall by 0.02 (0.2 paired SE), 0.5 (7 SE), then 0.01 more
+    means = [0.0, -0.02, -0.5, -0.51, 0.0, 0.0]
+    net, loss_fn, _ = quadratic()
+    calls = []
+
+    def validate(m):
+        calls.append(1)
+        return _rows(means[len(calls) - 1], len(calls))
+
+    s = LoopSettings(n_iterations=50, lr=0.1, eval_every=10, improvement_z=z)
+    _, h = run(net, loss_fn, settings=s, generator=torch.Generator().manual_seed(0),
+               validate=validate)  # fmt: skip
+    assert h.best_iteration == best
+    assert h.validation_loss[:4] == pytest.approx(means[:4])
+
+
+def test_improvement_z_survives_a_resume():
+    # after -0.5 at step 10, none of the later drops (0.01 each, 0.14 paired SE) counts;
+    # a resume that lost the kept rows would accept step 30 (any lower mean, no rows to pair)
+    means = [0.0, -0.5, -0.52, -0.53, -0.54, -0.55]
+
+    def make(calls):
+        def validate(m):
+            calls.append(1)
+            return _rows(means[len(calls) - 1], len(calls))
+
+        return validate
+
+    s = LoopSettings(n_iterations=50, lr=0.1, eval_every=10, improvement_z=2.0,
+                     checkpoint_every=20)  # fmt: skip
+    states = []
+    net, loss_fn, _ = quadratic()
+    _, whole = run(net, loss_fn, settings=s, generator=torch.Generator().manual_seed(0),
+                   validate=make([]), save=lambda st, kept, h: states.append(st))  # fmt: skip
+    net, loss_fn, _ = quadratic()
+    calls = [1] * 3  # evaluations 0, 10 and 20 happened before the checkpoint at step 20
+    _, resumed = run(net, loss_fn, settings=s, generator=torch.Generator().manual_seed(0),
+                     validate=make(calls), resume=states[0])  # fmt: skip
+    assert whole.best_iteration == resumed.best_iteration == 10
+    assert resumed.validation_loss.tolist() == pytest.approx(whole.validation_loss.tolist())
+
+
+def test_bad_improvement_z_is_refused():
+    for bad in (-1.0, float("inf"), "2", True):
+        with pytest.raises(ValueError, match="improvement_z"):
+            LoopSettings(n_iterations=10, lr=1e-3, improvement_z=bad)
+
+
+def test_score_config_checks_improvement_z_and_hands_it_to_the_loop():
+    from beamopt.score.training import ScoreConfig, loop_settings
+
+    with pytest.raises(ValueError, match="improvement_z"):
+        ScoreConfig(improvement_z=-0.5)
+    assert loop_settings(ScoreConfig(improvement_z=3.0)).improvement_z == 3.0

@@ -115,6 +115,14 @@ class ScoreEnsemble:
         return self.members[0].noise_conditional
 
     @property
+    def sigma_range(self) -> tuple[float, float] | None:
+        """The noise levels every member was trained on (data units; None for ISM models)."""
+        ranges = [m.sigma_range for m in self.members]
+        if any(r is None for r in ranges):
+            return None
+        return max(r[0] for r in ranges), min(r[1] for r in ranges)
+
+    @property
     def classifier_free(self) -> bool:
         return self.members[0].classifier_free
 

@@ -17,8 +17,18 @@ $s_q = \nabla\log p_\sigma(x_\sigma)$ over $p(x, y)$ (eq. (96)-(97)). The integr
 estimated by importance sampling: one $(x, n, \sigma)$ per draw with $\log\sigma$ uniform on
 $[\log\sigma_{\min}, \log\sigma_{\max}]$, so each draw contributes
 $\log(\sigma_{\max}/\sigma_{\min})$ times the bracket; the standard error is that of the mean.
-The truncation to $[\sigma_{\min}, \sigma_{\max}]$ misses $O(\sigma_{\min}^2)$ and
-$O(\sigma_{\max}^{-2})$ (relative to the data scale), which the defaults make negligible.
+The levels of one draw's `n_levels` noise draws are stratified in $\log\sigma$ (one per
+equal sub-interval), which removes most of the variance the level adds and keeps the draws'
+means independent. The truncation to $[\sigma_{\min}, \sigma_{\max}]$ misses
+$O(\sigma_{\min}^2)$ and the divergence of the two densities smoothed at $\sigma_{\max}$,
+$\approx\|\mu_p - \mu_q\|^2 / 2\sigma_{\max}^2$ (relative to the data scale).
+
+Learned scores are only valid on the noise levels they were trained on: above the largest
+one the network extrapolates, and $\sigma^2\|e\|^2$ there is not small (a classifier-free
+network trained to $30\times$ the data scale and integrated to $10^3\times$ lost 17 % of a
+0.55-nat MI this way). When a score is a DSM model (or its bound `smoothed_score`) the
+default range is therefore the model's `sigma_range`, and an explicit range beyond it
+warns.
 
 With exact smoothed scores the estimator is unbiased up to the truncation; with learned ones
 the error is that of the scores, integrated over $\sigma$. With $\hat s_p = s_p + e_p$,
@@ -29,9 +39,9 @@ $$
 $$
 so the error of the score of the *sampled* density enters at second order, and always
 *lowers* the estimate by its $\sigma^2$-weighted mean square; the error of $s_q$ enters at
-first order. Learned (DSM) scores therefore give KLDs and MIs biased low by the integrated
-mean-square error of $\hat s_p$: measured 5-10 % at 6 000 training samples (docs), a bias
-that more iterations or width do not remove and that the seed spread does not show.
+first order. Inside the trained range this is small: on $y = x + \mathcal N(0, 0.5)$ with
+6 000 training pairs, the learned MI agrees with the exact-score estimate on the same draws
+to 0.1 % (docs).
 
 Ensembles: score callables may return one array per trained seed, shape
 $(K, B, d)$ (a [`ScoreEnsemble`][beamopt.metrics.ensemble.ScoreEnsemble]'s
@@ -42,6 +52,7 @@ spread over $\sqrt K$.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -142,6 +153,36 @@ def _as_callable(score, name):
     return score
 
 
+def _trained_range(score):
+    """The `sigma_range` of the model behind a score callable (None when unknown)."""
+    owner = score if hasattr(score, "sigma_range") else getattr(score, "__self__", None)
+    rng = getattr(owner, "sigma_range", None)
+    return None if rng is None else (float(rng[0]), float(rng[1]))
+
+
+def _sigma_bounds(spread, sigma_min, sigma_max, scores):
+    """Integration range: the trained range of the learned scores, else 1e-3..1e3 x spread."""
+    ranges = [r for r in (_trained_range(f) for f in scores) if r is not None]
+    lo_fit = max((r[0] for r in ranges), default=0.0)
+    hi_fit = min((r[1] for r in ranges), default=np.inf)
+    lo = max(1e-3 * spread, lo_fit) if sigma_min is None else sigma_min
+    hi = min(1e3 * spread, hi_fit) if sigma_max is None else sigma_max
+    lo = check_positive(lo, "sigma_min")
+    hi = check_positive(hi, "sigma_max")
+    if lo >= hi:
+        raise ValueError(f"sigma_min must be < sigma_max; got {lo} >= {hi}")
+    if ranges and (hi > hi_fit * (1 + 1e-9) or lo < lo_fit * (1 - 1e-9)):
+        warnings.warn(
+            f"integrating the learned score over sigma in [{lo:.3g}, {hi:.3g}], beyond the "
+            f"levels it was trained on [{lo_fit:.3g}, {hi_fit:.3g}]: the network extrapolates "
+            "there and sigma^2 |score error|^2 biases the estimate (leave sigma_min/sigma_max "
+            "unset to use the trained range, or train with a wider ScoreConfig sigma range)",
+            UserWarning,
+            stacklevel=3,
+        )
+    return lo, hi
+
+
 def _call(score, x, sigma, cond, name):
     """Scores as (K, B, d): K = 1 for a single score, the members for an ensemble."""
     out = np.asarray(score(x, sigma) if cond is None else score(x, sigma, cond))
@@ -182,9 +223,12 @@ def kl_divergence(
     conditions : array_like, shape (n, c), optional
         Passed to both scores row by row (repeated for each noise draw).
     sigma_min, sigma_max : float, optional
-        Integration range (default $10^{-3}$ and $10^{3}$ times the sample RMS spread).
+        Integration range. Default: the range the learned scores were trained on (their
+        `sigma_range`, when a score is a DSM model or its bound `smoothed_score`), else
+        $10^{-3}$ and $10^{3}$ times the sample RMS spread. A range beyond a learned score's
+        trained one warns (the network extrapolates there).
     n_levels : int
-        Noise draws per sample.
+        Noise draws per sample, at levels stratified in $\log\sigma$.
     seed : None, int or numpy.random.Generator
     """
     x = as_samples(samples, "samples")
@@ -195,15 +239,14 @@ def kl_divergence(
     n_levels = check_int(n_levels, "n_levels")
     spread = float(np.sqrt(np.mean(x.var(axis=0)))) if n > 1 else 1.0
     spread = spread if spread > 0 else 1.0
-    lo = check_positive(1e-3 * spread if sigma_min is None else sigma_min, "sigma_min")
-    hi = check_positive(1e3 * spread if sigma_max is None else sigma_max, "sigma_max")
-    if lo >= hi:
-        raise ValueError(f"sigma_min must be < sigma_max; got {lo} >= {hi}")
+    lo, hi = _sigma_bounds(spread, sigma_min, sigma_max, (score_p, score_q))
     rng = as_generator(seed)
     xr = np.repeat(x, n_levels, axis=0)
     cr = None if cond is None else np.repeat(cond, n_levels, axis=0)
     width = np.log(hi / lo)
-    sigma = np.exp(np.log(lo) + width * rng.random(xr.shape[0]))
+    # one level per equal sub-interval of log sigma for each draw (stratified sampling)
+    strata = np.tile(np.arange(n_levels), n)
+    sigma = np.exp(np.log(lo) + width * (strata + rng.random(xr.shape[0])) / n_levels)
     noise = rng.standard_normal(xr.shape)
     xt = xr + sigma[:, None] * noise
     sp = _call(score_p, xt, sigma, cr, "score_p")
@@ -267,10 +310,9 @@ def mutual_information(x, y, marginal_score, conditional_score, **kwargs) -> Inf
     `conditional_score = model.smoothed_score`.
     """
     marginal_score = _as_callable(marginal_score, "marginal_score")
-    return kl_divergence(
-        x,
-        conditional_score,
-        lambda xt, s, c: marginal_score(xt, s),
-        conditions=y,
-        **kwargs,
-    )
+
+    def marginal(xt, s, c):
+        return marginal_score(xt, s)
+
+    marginal.sigma_range = _trained_range(marginal_score)  # the range check sees through
+    return kl_divergence(x, conditional_score, marginal, conditions=y, **kwargs)

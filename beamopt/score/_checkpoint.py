@@ -23,6 +23,8 @@ READABLE = frozenset({"beamopt.score.checkpoint/1", FORMAT})
 
 # config fields that may change between a run and its resumption
 RESUMABLE_FIELDS = frozenset({"n_iterations", "checkpoint_every", "device", "patience"})
+#: config fields added after format /2 was written, with the value older checkpoints meant
+LATER_FIELDS = {"improvement_z": 0.0}
 
 
 def payload(
@@ -160,7 +162,7 @@ def check_compatible(
 ) -> None:
     """Refuse to resume from a checkpoint written for another config, data shape or seed."""
     problems = []
-    old = {k: v for k, v in data["config"].items() if k not in RESUMABLE_FIELDS}
+    old = {k: v for k, v in {**LATER_FIELDS, **data["config"]}.items() if k not in RESUMABLE_FIELDS}
     new = {k: v for k, v in config.items() if k not in RESUMABLE_FIELDS}
     for key in sorted(set(old) | set(new)):
         if old.get(key) != new.get(key):

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._training import LR_SCHEDULES, LoopSettings, check_patience, run
+from .._training import LR_SCHEDULES, LoopSettings, check_improvement_z, check_patience, run
 from .._validation import check_choice, check_int, check_positive
 from ..training import TrainingHistory, TrainingWarning, resolve_validation
 from . import _checkpoint
@@ -105,6 +105,10 @@ class ScoreConfig:
         Iterations between checkpoints when a checkpoint path is given.
     device : str
         "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    improvement_z : float
+        Where the held-out loss is known per row (the parameter-score trainers), a new best
+        must lower it by this many paired standard errors; 0 (default) keeps any lower
+        mean. Guards model selection against a noisy or heavy-tailed held-out loss.
     """
 
     network: str = "auto"
@@ -136,6 +140,7 @@ class ScoreConfig:
     p_uncond: float = 0.1
     checkpoint_every: int = 500
     device: str = "auto"
+    improvement_z: float = 0.0
 
     def __post_init__(self) -> None:
         check_choice(self.network, "network", ("auto", "mlp", "transformer"))
@@ -143,6 +148,7 @@ class ScoreConfig:
         check_choice(self.weighting, "weighting", ("eps", "v"))
         check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
         check_patience(self.patience)
+        check_improvement_z(self.improvement_z)
         for name in (
             "width",
             "n_blocks",
@@ -210,6 +216,7 @@ def loop_settings(config: ScoreConfig) -> LoopSettings:
         eval_every=config.eval_every,
         patience=config.patience,
         checkpoint_every=config.checkpoint_every,
+        improvement_z=config.improvement_z,
     )
 
 

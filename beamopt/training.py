@@ -122,9 +122,13 @@ class TrainingHistory:
 
     @property
     def best_validation_loss(self) -> float:
-        """Held-out loss of the returned weights (NaN without held-out data)."""
+        """Held-out loss of the returned weights (NaN without held-out data); the lowest
+        one unless a paired rule (`improvement_z`) kept an earlier iteration."""
         if not self.has_validation:
             return float("nan")
+        at = np.flatnonzero(self.iterations == self.best_iteration)
+        if at.size and np.isfinite(self.validation_loss[at[0]]):
+            return float(self.validation_loss[at[0]])
         return float(np.nanmin(self.validation_loss))
 
     @property

@@ -17,6 +17,7 @@ records whether it raises the `TrainingWarning` that it ignores its pilots.
 
     python benchmarks/bench_user_data.py --out out/bench_user_data            # 3 seeds
     python benchmarks/bench_user_data.py --seeds 0 --n-train 2000 --quick     # smoke run
+    python benchmarks/bench_user_data.py --base gaussian --out out/bench_user_data_gauss
 
 Results are written per seed (atomically) to ``<out>/seed_<k>.json``; a rerun skips the seeds
 already there, so an interrupted run resumes. The summary is ``<out>/bench_user_data.csv``.
@@ -63,7 +64,7 @@ def paired_ratio(a: np.ndarray, b: np.ndarray):
 def run_seed(seed: int, args) -> dict:
     H, Y = pairs(args.n_train, 1000 + seed)
     Ht, Yt = pairs(args.n_test, 99)
-    config = beamopt.ScoreConfig()
+    config = beamopt.ScoreConfig(base=args.base)
     if args.iterations is not None:
         config = replace(config, n_iterations=args.iterations)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -130,6 +131,12 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--n-samples", type=int, default=16)
     p.add_argument("--warning-check", action="store_true")
+    p.add_argument(
+        "--base",
+        choices=("white", "gaussian"),
+        default="white",
+        help="ScoreConfig.base: what the untrained network starts from",
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: 64 test drops, 200 its")
     args = p.parse_args(argv)
     if args.quick:

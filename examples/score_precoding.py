@@ -56,6 +56,7 @@ import math
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -294,7 +295,7 @@ def train_models(train, sizes, seed, cache: Path, stages):
             lambda: train_score_model(
                 H,
                 observations=Y,
-                config=backbone_config(sizes["dm_iters"]),
+                config=replace(backbone_config(sizes["dm_iters"]), base=sizes["dm_base"]),
                 seed=seed,
                 checkpoint=cache / "dm.pt",
                 progress=False,
@@ -1231,10 +1232,17 @@ def main(argv=None) -> dict:
     )
     parser.add_argument("--jobs", type=int, default=1, help="regimes run in parallel processes")
     parser.add_argument("--regimes", nargs="+", default=list(REGIMES), choices=list(REGIMES))
+    parser.add_argument(
+        "--dm-base",
+        choices=("white", "gaussian"),
+        default="white",
+        help="ScoreConfig.base of the DM (gaussian: the untrained DM is the LMMSE posterior)",
+    )
     args = parser.parse_args(argv)
     if args.scale < 1 or args.train_seeds < 1 or args.jobs < 1:
         parser.error("--scale, --train-seeds and --jobs must be >= 1")
     sizes = dict(QUICK if args.quick else FULL)
+    sizes["dm_base"] = args.dm_base
     if not args.quick:
         for key in ("train", "test", "sl_iters", "dm_iters", "e2e_iters", "mlp_iters"):
             sizes[key] *= args.scale

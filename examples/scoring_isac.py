@@ -20,8 +20,8 @@ snapshot (data FIM of the isotropic covariance), 60 000 training and 6 000 held-
 (the prior FIM evaluated on the held-out draws); the default uses 4 000 samples,
 cross-fitted, and the beam on the dominant singular vector.
 
-    python examples/scoring_isac.py --out out/            # CPU, about 15 minutes (5 seeds)
-    python examples/scoring_isac.py --paper --out out/    # the paper's sizes (hours on CPU)
+    python examples/scoring_isac.py --out out/            # CPU, about 5 minutes (5 seeds)
+    python examples/scoring_isac.py --paper --out out/    # the paper's sizes (CPU, minutes)
     python examples/scoring_isac.py --quick               # seconds (tests)
 """
 
@@ -39,7 +39,6 @@ from beamopt.metrics.fim import (
     bayesian_fim,
     bcrb,
     expected_fim,
-    fisher_from_scores,
     gaussian_fim,
     score_fim,
 )
@@ -131,7 +130,10 @@ def localisation(arr, powers_dbm, quick, seeds, paper, rng):
     g_all = rng.exponential(1.0, M + M_eval)
     r, gam = r_all[:M], g_all[:M]
     theta_sw = np.column_stack([r, np.log(gam)])
-    config = replace(DEFAULT_CONFIG, n_iterations=150 if quick else 2000)
+    # the prior is Gaussian and dominates the bound at low power: keep a new best only on a
+    # 3-standard-error paired held-out drop, so ISM's overfitting between training points
+    # (a falling held-out mean while the true loss rises) does not pick the member
+    config = replace(DEFAULT_CONFIG, n_iterations=150 if quick else 2000, improvement_z=3.0)
     learned = {
         "gamma1": train_parameter_score(r, objective="ism", config=config, seed=2, n_seeds=seeds),
         "swerling": train_parameter_score(
@@ -142,11 +144,15 @@ def localisation(arr, powers_dbm, quick, seeds, paper, rng):
     if paper:
         r, gam = r_all[M:], g_all[M:]
         theta_sw = np.column_stack([r, np.log(gam)])
+    # the analytic reference uses the closed-form prior FIM, not a Monte Carlo mean of the
+    # exact scores: with the prior dominating, the sample cross-moment of 4 000 scores alone
+    # moves the bound by several per cent (its off-diagonal lands on the weak data direction)
+    prior_fim = np.diag([1.0 / PRIOR_VAR, 1.0 / PRIOR_VAR, 1.0])  # (r, log gamma) and (r, gamma)
     exact_prior = {
-        "gamma1": -(r - TARGET) / PRIOR_VAR,
-        "swerling": np.column_stack([-(r - TARGET) / PRIOR_VAR, 1.0 - gam]),
+        "gamma1": prior_fim[:2, :2],
+        "swerling": prior_fim,  # log gamma of Exp(1): score 1 - gamma, information Var(gamma) = 1
         # the paper's gamma parametrisation: prior score -1 (Exp(1)), information 1
-        "swerling_gamma": np.column_stack([-(r - TARGET) / PRIOR_VAR, -np.ones_like(gam)]),
+        "swerling_gamma": prior_fim,
     }
     thetas = {"gamma1": r, "swerling": theta_sw}
     learned_prior = {case: score_fim(learned[case], thetas[case]) for case in learned}
@@ -164,7 +170,8 @@ def localisation(arr, powers_dbm, quick, seeds, paper, rng):
                 F = arr.echo_jacobian(r, x, gamma=g, log_gamma=log_g)
                 Jd = expected_fim(gaussian_fim(F, s2, K))
             keep = [0, 1]
-            b = bcrb(bayesian_fim(fisher_from_scores(exact_prior[case]), Jd), keep)
+            Jp = np.broadcast_to(exact_prior[case], (len(r), *exact_prior[case].shape))
+            b = bcrb(bayesian_fim(expected_fim(Jp), Jd), keep)
             row[f"bcrb_analytic_{case}"] = b.trace
             row[f"bcrb_analytic_{case}_se"] = b.trace_stderr
             if case in learned_prior:

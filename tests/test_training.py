@@ -43,6 +43,33 @@ def test_headline_numbers_and_short_repr():
     assert "validation_loss=0.4 at 20" in text and "untrained 1" in text and len(text) < 300
 
 
+def test_best_loss_is_the_kept_iterations_when_a_paired_rule_kept_an_earlier_one():
+    h = record([1.0, 0.5, 0.4, 0.45], best=10)
+    assert h.best_validation_loss == 0.5
+    assert "validation_loss=0.5 at 10" in repr(h)
+
+
+def test_kept_start_under_the_paired_rule_is_reported_as_the_rules_decision():
+    import warnings
+
+    from beamopt.score.training import warn_if_still_improving
+    from beamopt.training import TrainingWarning
+
+    h = record([1.0, 0.9, 0.95, 0.97], best=0)
+    with pytest.warns(TrainingWarning, match="significant at improvement_z = 3 standard") as w:
+        warn_if_still_improving(h, "ism", 30, improvement_z=3.0)
+    assert "0.9 against the untrained model's 1" in str(w[0].message)
+    with pytest.warns(TrainingWarning, match="never fell below the untrained"):
+        warn_if_still_improving(h, "ism", 30)
+    # a start the mean never beat is the old message whatever the rule
+    flat = record([1.0, 1.1, 1.2], best=0)
+    with pytest.warns(TrainingWarning, match="never fell below the untrained"):
+        warn_if_still_improving(flat, "ism", 20, improvement_z=3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_still_improving(record([1.0, 0.5, 0.4, 0.4]), "ism", 30, improvement_z=3.0)
+
+
 def test_round_trip_through_json_keeps_every_field():
     h = record([1.0, 0.5, 0.4], bands=True, stopped=True)
     again = TrainingHistory.from_dict(json.loads(json.dumps(h.to_dict())))

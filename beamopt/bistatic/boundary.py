@@ -562,7 +562,7 @@ def average_boundary(
     executor : concurrent.futures.Executor, optional
         Runs the per-draw boundaries: a `ThreadPoolExecutor`, a `ProcessPoolExecutor`, or
         dask.distributed's `Client.get_executor()` to go past one machine (see
-        [Running sweeps on a cluster][running-sweeps-on-a-cluster]); None runs them serially in this
+        the docs page "Running sweeps on a cluster"); None runs them serially in this
         process. The numbers are the same for every executor.
     progress : bool
         Show a progress bar over the draws (off by default; the command line turns it on).

@@ -130,7 +130,7 @@ def plot_boundary(
     r"""Draw one CRB-rate boundary (rate on x, CRB or RMSE bound on a log y axis).
 
     Called repeatedly on one Axes, each boundary takes the next style of
-    [`CURVE_STYLES`][beamopt.plots.CURVE_STYLES] and the y-range covers all of them.
+    `beamopt.plots.CURVE_STYLES` and the y-range covers all of them.
 
     Parameters
     ----------

@@ -86,7 +86,7 @@ class ParameterScoreNet(nn.Module):
     width, n_blocks : int
     noise_conditional : bool
         Whether the network takes a noise level (DSM) through the score family's
-        [`NoiseEmbedding`][beamopt.score.networks.NoiseEmbedding].
+        `beamopt.score.networks.NoiseEmbedding`.
     """
 
     def __init__(self, dim, cond_dim=0, *, width=64, n_blocks=2, noise_conditional=False):
@@ -621,7 +621,9 @@ def _train(
         n_validation=0 if held is None else held[0].shape[0],
         loss_name=f"{objective} loss (normalised units)",
     )
-    warn_if_still_improving(history, f"{objective} score matching", config.n_iterations)
+    warn_if_still_improving(
+        history, f"{objective} score matching", config.n_iterations, config.improvement_z
+    )
     out = ParameterScore(ema, **fields, history=history).to(device)
     out.held_out_rows, out.data_fingerprint = model.held_out_rows, fingerprint
     return out

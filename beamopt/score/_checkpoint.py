@@ -24,7 +24,7 @@ READABLE = frozenset({"beamopt.score.checkpoint/1", FORMAT})
 # config fields that may change between a run and its resumption
 RESUMABLE_FIELDS = frozenset({"n_iterations", "checkpoint_every", "device", "patience"})
 #: config fields added after format /2 was written, with the value older checkpoints meant
-LATER_FIELDS = {"improvement_z": 0.0}
+LATER_FIELDS = {"improvement_z": 0.0, "base": "white"}
 
 
 def payload(

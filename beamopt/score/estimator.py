@@ -153,6 +153,11 @@ def train_estimator(
         The kept EMA weights, eval mode, with the training record in `history`.
     """
     config = _check_config(ScoreConfig() if config is None else config)
+    if config.base != "white":
+        raise ValueError(
+            f"config.base must be 'white' for train_estimator (a Gaussian base is a denoiser's "
+            f"first term; fit_lmmse is the linear estimator); got {config.base!r}"
+        )
     seed = _check_seed(seed)
     data = as_complex_data(channels, "channels")
     obs = as_complex_data(observations, "observations", n=data.shape[0])
@@ -226,7 +231,7 @@ def train_estimator(
         n_validation=0 if held is None else held[0].shape[0],
         loss_name="MSE per entry (normalised)",
     )
-    warn_if_still_improving(history, "train_estimator", config.n_iterations)
+    warn_if_still_improving(history, "train_estimator", config.n_iterations, config.improvement_z)
     return ChannelEstimator(
         ema,
         channel_shape=channel_shape,

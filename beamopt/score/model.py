@@ -11,8 +11,11 @@ $$
   \tfrac14 \log\sigma, y\right).
 $$
 
-Tweedie's formula gives the posterior mean $E[z \mid x] = x - \sigma\hat\epsilon$ and the
-score $\nabla_x \log p_\sigma(x) = -\hat\epsilon / \sigma$.
+With `ScoreConfig(base="gaussian")` the first term is the exact noise prediction of the
+Gaussian fit to the training pairs instead ([`beamopt.score.gaussian_base`][]): $F = 0$ is
+then the linear MMSE denoiser. Tweedie's formula gives the posterior mean
+$E[z \mid x] = x - \sigma\hat\epsilon$ and the score
+$\nabla_x \log p_\sigma(x) = -\hat\epsilon / \sigma$.
 """
 
 from __future__ import annotations
@@ -51,7 +54,9 @@ def noise_prediction(
     feat = complex_to_features(x / norm, network.n_tokens)
     told = sigma if sigma_range is None else sigma.clamp(*sigma_range)
     out = features_to_complex(network(feat, torch.log(told) / 4, y_feat, keep), x.shape[1:])
-    return x * (s / (1.0 + s * s)) + out / norm
+    base = getattr(network, "base", None)
+    linear = x * (s / (1.0 + s * s)) if base is None else base.noise(x, sigma, y_feat, keep)
+    return linear + out / norm
 
 
 class ScoreModel(nn.Module):

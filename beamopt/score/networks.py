@@ -275,7 +275,20 @@ def resolve_kind(kind: str, channel_shape: tuple[int, ...]) -> str:
 
 
 def build_network(config, channel_shape, obs_shape=None, *, denoising: bool = True) -> nn.Module:
-    """The network a [`ScoreConfig`][beamopt.score.training.ScoreConfig] describes."""
+    """The network a [`ScoreConfig`][beamopt.score.training.ScoreConfig] describes (with an
+    empty [`GaussianBase`][beamopt.score.gaussian_base.GaussianBase] as `net.base` for
+    `config.base == "gaussian"`)."""
+    net = _backbone(config, channel_shape, obs_shape, denoising)
+    if denoising and getattr(config, "base", "white") == "gaussian":
+        from .gaussian_base import GaussianBase
+
+        # filled by train_score_model (GaussianBase.fit), or by a checkpoint's weights
+        obs = None if obs_shape is None else 2 * math.prod(obs_shape)
+        net.base = GaussianBase(math.prod(channel_shape), obs)
+    return net
+
+
+def _backbone(config, channel_shape, obs_shape, denoising: bool) -> nn.Module:
     kind = resolve_kind(config.network, tuple(channel_shape))
     if kind == "mlp":
         return MLPDenoiserNet(

@@ -113,15 +113,16 @@ def assert_same_history(a, b):
     assert json.dumps(da) == json.dumps(db)  # NaN-aware: the step-0 training loss is NaN
 
 
+@pytest.mark.parametrize("base", ["white", "gaussian"])
 @pytest.mark.parametrize("observations", [None, Y])
-def test_resume_from_an_intermediate_checkpoint(tmp_path, monkeypatch, observations):
+def test_resume_from_an_intermediate_checkpoint(tmp_path, monkeypatch, observations, base):
     # Crash after the checkpoint at iteration 6 (checkpoint_every=3), then resume: the same
     # weights and the same record (held-out losses every 2 steps, the kept weights) as an
     # uninterrupted run.
     from beamopt.score import training
 
     path = tmp_path / "ck.pt"
-    c = cfg(n_iterations=8, eval_every=2)
+    c = cfg(n_iterations=8, eval_every=2, base=base)
     full = train_score_model(H, observations=observations, config=c, progress=False)
     assert full.history.iterations.tolist() == [0, 2, 4, 6, 8]
     real_save = training._checkpoint.save

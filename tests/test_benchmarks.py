@@ -65,3 +65,18 @@ def test_receiver_scale_benchmark_tiny(tmp_path, capsys):
     # the new receiver's statistic reaches the dense-grid maximum (the benchmark's own check)
     assert float(table[0]["share_within_0p1pct"]) >= 0.99
     assert "PASS" in capsys.readouterr().out
+
+
+def test_gaussian_base_benchmark_tiny_and_consistent(tmp_path, capsys):
+    # the exact noise prediction of the true Gaussian model is the reference: the base's
+    # error must shrink like 1/sqrt(n) (25x the pairs: about 5x smaller)
+    module = _load("benchmarks/bench_gaussian_base.py")
+    argv = ["--entries", "16", "--n-pilots", "4", "--repeats", "1", "--out", str(tmp_path)]
+    small = module.main([*argv, "--n-samples", "2000"])[0]
+    big = module.main([*argv, "--n-samples", "50000"])[0]
+    assert big["base_rel_error_vs_exact"] < small["base_rel_error_vs_exact"] / 3
+    assert big["base_rel_error_vs_exact"] < 0.03
+    with (tmp_path / "bench_gaussian_base.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == 1 and float(table[0]["ratio_base_over_lmmse"]) > 0
+    assert "exact model" in capsys.readouterr().out

@@ -1233,6 +1233,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--jobs", type=int, default=1, help="regimes run in parallel processes")
     parser.add_argument("--regimes", nargs="+", default=list(REGIMES), choices=list(REGIMES))
     parser.add_argument(
+        "--dm-iters",
+        type=int,
+        default=None,
+        help=f"DM training iterations (default {FULL['dm_iters']}; times --scale)",
+    )
+    parser.add_argument(
         "--dm-base",
         choices=("white", "gaussian"),
         default="white",
@@ -1241,8 +1247,12 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.scale < 1 or args.train_seeds < 1 or args.jobs < 1:
         parser.error("--scale, --train-seeds and --jobs must be >= 1")
+    if args.dm_iters is not None and args.dm_iters < 1:
+        parser.error(f"--dm-iters must be >= 1; got {args.dm_iters}")
     sizes = dict(QUICK if args.quick else FULL)
     sizes["dm_base"] = args.dm_base
+    if args.dm_iters is not None and not args.quick:
+        sizes["dm_iters"] = args.dm_iters
     if not args.quick:
         for key in ("train", "test", "sl_iters", "dm_iters", "e2e_iters", "mlp_iters"):
             sizes[key] *= args.scale

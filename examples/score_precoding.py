@@ -15,15 +15,19 @@ Per regime and training seed it fits or trains, on the same data:
   Gramian precoders);
 - on one transformer backbone (`beamopt.score`, explicit `ScoreConfig`, the library's "v"
   weighting): the discriminative SL estimator (MSE) and the conditional diffusion model (DM,
-  cosine schedule, CFG null token);
+  cosine schedule, CFG null token), sampled with the low-rank analytic reverse step and one
+  posterior-variance curve per 5 dB UL SNR group (`measure_posterior_variance` on 2 000 fresh
+  drops);
 - two end-to-end precoders (`beamopt.channels.train_e2e_precoder`): the paper's (the SL
   backbone's latent channel estimate, the dominant eigenvectors of its Gramian, trained on
   the received energy, fine-tuned from the SL weights) and an MLP + QR trained on the
   spectral efficiency at 10 dB.
 
-Every learned model keeps its best held-out weights; the iteration budgets were chosen from
-the held-out curves (`score_precoding_training.png` shows them for every model). Outputs in
-`--out`:
+The learned models see the pilots and the receiver's noise level (one more pilot row holding
+the noise standard deviation, as the noise-aware LMMSE is handed it; ``--snr-blind``: the
+pilots only). Every learned model keeps its best held-out weights; the iteration budgets
+were chosen from the held-out curves (`score_precoding_training.png` shows them for every
+model). Outputs in `--out`:
 
 - `score_precoding_table2.csv`: NMSE / GCS per method with 95 % intervals over test drops;
 - `score_precoding_calibration.csv`: posterior calibration (spread over error) of the DM and
@@ -51,6 +55,7 @@ import argparse
 import copy
 import csv
 import io
+import itertools
 import json
 import math
 import time
@@ -70,6 +75,8 @@ UL_SNR_DB = (-10.0, 10.0)
 DL_SNRS_DB = (-10.0, -5.0, 0.0, 5.0, 10.0, 15.0, 20.0)
 DL_HEADLINE_DB = 10.0
 UL_BINS_DB = (-10.0, -6.0, -2.0, 2.0, 6.0, 10.0)
+#: UL SNR groups with their own posterior-variance curve for the analytic reverse steps
+VARIANCE_BINS_DB = (-10.0, -5.0, 0.0, 5.0, 10.0)
 GUIDANCE = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 SMOKE = "SMOKE RUN (--quick): tiny data and training, the numbers mean nothing"
 
@@ -78,7 +85,7 @@ FULL = {
     "train": 20000,  # x scale
     "test": 320,  # x scale
     "sl_iters": 1500,  # x scale
-    "dm_iters": 3000,  # x scale
+    "dm_iters": 12000,  # x scale
     "e2e_iters": 400,  # x scale
     "mlp_iters": 2000,  # x scale
     "steps": 20,
@@ -88,6 +95,7 @@ FULL = {
     "traj_obs": 16,
     "traj_draws": 4,
     "manifold": 20,
+    "var_pairs": 2000,
 }
 QUICK = {
     "train": 200,
@@ -103,6 +111,7 @@ QUICK = {
     "traj_obs": 2,
     "traj_draws": 2,
     "manifold": 2,
+    "var_pairs": 40,
 }
 
 
@@ -230,6 +239,18 @@ class NoiseAwareLMMSE:
         blocks = self.error_blocks(noise_var).reshape(-1, n_sc, n_rx, n_tx, n_tx)
         G = np.swapaxes(est.conj(), -1, -2) @ est
         return G + np.swapaxes(blocks, -1, -2).sum(axis=2)
+
+
+def with_noise_level(data):
+    r"""The data set with the receiver's noise level appended to each drop's pilots.
+
+    One more pilot row holding $\sigma_i = 10^{-\mathrm{SNR}_i/20}$ in every entry, so the
+    learned models are handed what the noise-aware LMMSE is handed (a base station knows its
+    noise floor) instead of inferring it from $y$. Shape `(n, n_slots + 1, n_rx * n_tx)`.
+    """
+    Y = data.observations
+    row = np.broadcast_to(np.sqrt(data.noise_var)[:, None, None], (len(Y), 1, Y.shape[-1]))
+    return replace(data, observations=np.concatenate([Y, row.astype(Y.dtype)], axis=1))
 
 
 # --- caching ----------------------------------------------------------------------------------
@@ -409,7 +430,7 @@ def run_regime(name, sizes, seed, out: Path, quick: bool, train_seeds: int):
         gramian_precoder,
         manifold_precoder,
     )
-    from beamopt.score import ConditionalSampler
+    from beamopt.score import ConditionalSampler, PosteriorVariance, measure_posterior_variance
 
     logs = []
 
@@ -434,8 +455,22 @@ def run_regime(name, sizes, seed, out: Path, quick: bool, train_seeds: int):
             cfg, sizes["test"], seed=seed + 1000, cache=root / "test.npz", progress=False
         ),
     )
+    # fresh drops (never trained on) for the per-SNR posterior-variance curves of the DM
+    var_set = _timed(
+        stages,
+        "data (variance)",
+        lambda: build_dataset(
+            cfg, sizes["var_pairs"], seed=seed + 2000, cache=root / "variance.npz", progress=False
+        ),
+    )
     H = test.target.astype(np.complex128)
-    Y = test.observations
+    Y = test.observations  # what the SRS baseline and the SNR-blind LMMSE see
+    # what the learned models see: the pilots, and (by default) the noise level
+    net_train = with_noise_level(train) if sizes["noise_input"] else train
+    Yn = with_noise_level(test).observations if sizes["noise_input"] else Y
+    Yv = with_noise_level(var_set).observations if sizes["noise_input"] else var_set.observations
+    edges = np.asarray(VARIANCE_BINS_DB[1:-1])
+    drop_bin, var_bin = np.digitize(test.snr_db, edges), np.digitize(var_set.snr_db, edges)
     nv = test.noise_var
     n = len(test)
     meta = {"sizes": sizes, "seed": seed, "regime": name}
@@ -460,21 +495,51 @@ def run_regime(name, sizes, seed, out: Path, quick: bool, train_seeds: int):
     for k in range(train_seeds):
         tseed = seed + k
         sdir = root / f"seed{tseed}"
+        if sizes["noise_input"]:  # checkpoints of the other input layout stay where they are
+            sdir = sdir / "noise-input"
         sdir.mkdir(parents=True, exist_ok=True)
-        models, notes = train_models(train, sizes, tseed, sdir, stages)
+        models, notes = train_models(net_train, sizes, tseed, sdir, stages)
         for note in notes:
             log(f"seed {tseed}: {note}")
         sl, dm = models["SL"], models["DM"]
         # the reverse step (analytic when the model carries its held-out posterior variance)
-        smeta = {**meta, "train_seed": tseed, "analytic": dm.posterior_variance is not None}
-        stoch = ConditionalSampler(dm, guidance=1.0, n_steps=sizes["steps"])
+        curve = dm.posterior_variance
+        smeta = {**meta, "train_seed": tseed, "analytic": curve is not None,
+                 "variance_rank": 0 if curve is None else curve.rank}  # fmt: skip
+
+        def variance_stage(dm=dm):
+            # one curve per UL SNR group: the DM's draws widen by what its own held-out error
+            # is at that SNR, not by the average over the 20 dB range (too little at -10 dB,
+            # too much at +10 dB)
+            out = []
+            for b in range(len(VARIANCE_BINS_DB) - 1):
+                rows = np.flatnonzero(var_bin == b)
+                c = dm.posterior_variance
+                if rows.size >= 8:
+                    c = measure_posterior_variance(dm, var_set.target[rows], Yv[rows], seed=b)
+                out.append(None if c is None else c.to_dict())
+            return {"curves": np.array(json.dumps(out))}
+
+        vmeta = {**smeta, "bins": list(VARIANCE_BINS_DB)}
+        raw = stages.get(f"seed{tseed}/variance", vmeta, variance_stage)["curves"]
+        curves = [PosteriorVariance.from_dict(c) for c in json.loads(str(raw))]
+        smeta = {**vmeta, "variance": "per UL SNR group"}
+        stoch_by_bin = [
+            ConditionalSampler(dm, guidance=1.0, n_steps=sizes["steps"], variance=c or "auto")
+            for c in curves
+        ]
         det = ConditionalSampler(dm, guidance=1.0, n_steps=sizes["steps"], deterministic=True)
 
-        def sample_stage(stoch=stoch, det=det, tseed=tseed):
+        def sample_stage(stoch_by_bin=stoch_by_bin, det=det, tseed=tseed):
             draws = np.stack(
-                [stoch.sample(Y[i], sizes["samples"], seed=tseed * 100003 + i) for i in range(n)]
+                [
+                    stoch_by_bin[drop_bin[i]].sample(
+                        Yn[i], sizes["samples"], seed=tseed * 100003 + i
+                    )
+                    for i in range(n)
+                ]
             ).astype(np.complex64)
-            dets = np.stack([det.sample(Y[i], 1, seed=tseed * 100003 + i)[0] for i in range(n)])
+            dets = np.stack([det.sample(Yn[i], 1, seed=tseed * 100003 + i)[0] for i in range(n)])
             return {"draws": draws, "det": dets}
 
         drawn = stages.get(f"seed{tseed}/samples", smeta, sample_stage)
@@ -499,7 +564,7 @@ def run_regime(name, sizes, seed, out: Path, quick: bool, train_seeds: int):
 
         def precoder_stage(draws=draws, sl=sl, models=models, drawn=drawn):
             est = {
-                "SL": sl.estimate(Y),
+                "SL": sl.estimate(Yn),
                 "DM posterior mean": draws.mean(axis=1),
                 "DM (deterministic)": drawn["det"],
                 "DM (1 sample)": draws[:, 0],
@@ -510,8 +575,8 @@ def run_regime(name, sizes, seed, out: Path, quick: bool, train_seeds: int):
                 "LMMSE (blind)": [cme_precoder(h, N_STREAMS).F for h in base["lmmse_blind"]],
                 "LMMSE": [cme_precoder(h, N_STREAMS).F for h in base["lmmse"]],
                 "LMMSE Gramian": list(base["lmmse_gramian_F"]),
-                "E2E (paper)": list(models["E2E (paper)"].precoders(Y)),
-                "E2E (MLP+QR)": list(models["E2E (MLP+QR)"].precoders(Y)),
+                "E2E (paper)": list(models["E2E (paper)"].precoders(Yn)),
+                "E2E (MLP+QR)": list(models["E2E (MLP+QR)"].precoders(Yn)),
                 **{k: [cme_precoder(h, N_STREAMS).F for h in v] for k, v in est.items()},
                 f"DM Gramian ({sizes['small']})": [
                     expected_gramian_precoder(s[: sizes["small"]], N_STREAMS).F for s in draws
@@ -553,23 +618,22 @@ def run_regime(name, sizes, seed, out: Path, quick: bool, train_seeds: int):
                 s_w = ConditionalSampler(dm, guidance=w, n_steps=sizes["steps"], variance="ddpm")
                 d_w = ConditionalSampler(dm, guidance=w, n_steps=sizes["steps"], deterministic=True)
                 Fe = [
-                    expected_gramian_precoder(s_w.sample(Y[i], sizes["small"], seed=i), N_STREAMS).F
+                    expected_gramian_precoder(
+                        s_w.sample(Yn[i], sizes["small"], seed=i), N_STREAMS
+                    ).F
                     for i in range(m)
                 ]
-                Fd = [cme_precoder(d_w.sample(Y[i], 1, seed=i)[0], N_STREAMS).F for i in range(m)]
+                Fd = [cme_precoder(d_w.sample(Yn[i], 1, seed=i)[0], N_STREAMS).F for i in range(m)]
                 ens[j] = per_drop_se(H[:m], np.stack(Fe), DL_HEADLINE_DB)
                 dets[j] = per_drop_se(H[:m], np.stack(Fd), DL_HEADLINE_DB)
             return {"ensemble": ens, "deterministic": dets}
 
         cfg_res = stages.get(f"seed{tseed}/cfg", smeta, cfg_stage) if k == 0 else None
 
-        def traj_stage(dm=dm, tseed=tseed, prec=prec):
+        def traj_stage(dm=dm, tseed=tseed, prec=prec, stoch_by_bin=stoch_by_bin, det=det):
             m, S = min(sizes["traj_obs"], n), sizes["traj_draws"]
             res = {}
             for label, is_det in (("stochastic", False), ("deterministic", True)):
-                sampler = ConditionalSampler(
-                    dm, guidance=1.0, n_steps=sizes["steps"], deterministic=is_det
-                )
                 rec = np.zeros((sizes["steps"], m, 4))
                 sig = np.zeros(sizes["steps"])
                 for i in range(m):
@@ -584,7 +648,8 @@ def run_regime(name, sizes, seed, out: Path, quick: bool, train_seeds: int):
                             per_drop_gcs(h_hat, np.broadcast_to(ref, x.shape)).mean(),
                         )
 
-                    sampler.sample(Y[i], S, seed=tseed * 7919 + i, callback=cb)
+                    sampler = det if is_det else stoch_by_bin[drop_bin[i]]
+                    sampler.sample(Yn[i], S, seed=tseed * 7919 + i, callback=cb)
                 res[f"{label}/values"] = rec
                 res[f"{label}/sigma"] = sig
             res["sl_nmse"] = per_drop_nmse(prec["est/SL"][:m], H[:m])
@@ -860,6 +925,20 @@ def report(results, sizes, out: Path, quick: bool, elapsed) -> dict:
                 math.nan,
             )
         )
+        # per UL SNR group: where the draws are too narrow or too wide (spread / error of
+        # the 64-draw mean, and the LMMSE's exact posterior beside it)
+        cal = res["seeds"][0]["cal"]
+        group = np.digitize(res["snr_db"][: len(cal["spread"])], VARIANCE_BINS_DB[1:-1])
+        S = sizes["samples"]
+        for b, (lo, hi) in enumerate(itertools.pairwise(VARIANCE_BINS_DB)):
+            m = group == b
+            if not m.any():
+                continue
+            ratio = (1 + 1 / S) * cal["spread"][m].sum() / cal["error"][m].sum()
+            ratio_lmmse = tr[: len(m)][m].sum() / err[: len(m)][m].sum()
+            span = f"UL SNR in [{lo:g}, {hi:g}{')' if hi < VARIANCE_BINS_DB[-1] else ']'} dB"
+            for label, r in (("DM", ratio), ("LMMSE Gaussian posterior (exact)", ratio_lmmse)):
+                cal_rows.append((name, f"{label}, {span}", S, float(r), *[math.nan] * 5))
         bc = res["base"]["blind_cal"]
         cal_rows.append(
             (
@@ -1244,6 +1323,11 @@ def main(argv=None) -> dict:
         default="white",
         help="ScoreConfig.base of the DM (gaussian: the untrained DM is the LMMSE posterior)",
     )
+    parser.add_argument(
+        "--snr-blind",
+        action="store_true",
+        help="the learned models see the pilots only, not the receiver's noise level",
+    )
     args = parser.parse_args(argv)
     if args.scale < 1 or args.train_seeds < 1 or args.jobs < 1:
         parser.error("--scale, --train-seeds and --jobs must be >= 1")
@@ -1251,6 +1335,7 @@ def main(argv=None) -> dict:
         parser.error(f"--dm-iters must be >= 1; got {args.dm_iters}")
     sizes = dict(QUICK if args.quick else FULL)
     sizes["dm_base"] = args.dm_base
+    sizes["noise_input"] = not args.snr_blind
     if args.dm_iters is not None and not args.quick:
         sizes["dm_iters"] = args.dm_iters
     if not args.quick:

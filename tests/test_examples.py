@@ -132,3 +132,21 @@ def test_study_resumes_from_its_cache(tmp_path, monkeypatch):
     timings = (out / "score_precoding_timings.csv").read_text().splitlines()
     stages = [line for line in timings if "/" in line.split(",")[1] or "lmmse" in line]
     assert stages and all(line.endswith("True") for line in stages)
+
+
+def test_study_hands_the_networks_the_noise_level_of_each_drop():
+    """The appended pilot row is sigma_i = 10^(-SNR_i / 20) (the dB definition), the pilots
+    themselves are untouched."""
+    import dataclasses
+
+    import numpy as np
+
+    study = _study()
+    rng = np.random.default_rng(0)
+    snr = rng.uniform(-10, 10, 5)
+    Y = (rng.standard_normal((5, 3, 4)) + 1j * rng.standard_normal((5, 3, 4))).astype(np.complex64)
+    data = dataclasses.make_dataclass("Data", ["observations", "noise_var"])(Y, 10 ** (-snr / 10))
+    out = study.with_noise_level(data).observations
+    assert out.shape == (5, 4, 4)
+    np.testing.assert_array_equal(out[:, :3], Y)
+    np.testing.assert_allclose(out[:, 3], np.repeat(10 ** (-snr / 20), 4).reshape(5, 4), rtol=1e-6)

@@ -35,6 +35,8 @@ _LAZY: dict[str, str] = {
     "check_conditioning": "diagnostics",
     "ConditioningCheck": "diagnostics",
     "denoising_nmse": "diagnostics",
+    "PosteriorVariance": "variance",
+    "measure_posterior_variance": "variance",
     # --- score-samplers: denoiser protocol, exact denoisers, samplers, Tweedie
     # (S2 adds its names below this line)
     "Denoiser": "denoiser",

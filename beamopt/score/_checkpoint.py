@@ -22,7 +22,9 @@ FORMAT = "beamopt.score.checkpoint/2"
 READABLE = frozenset({"beamopt.score.checkpoint/1", FORMAT})
 
 # config fields that may change between a run and its resumption
-RESUMABLE_FIELDS = frozenset({"n_iterations", "checkpoint_every", "device", "patience"})
+RESUMABLE_FIELDS = frozenset(
+    {"n_iterations", "checkpoint_every", "device", "patience", "variance_rank"}
+)
 #: config fields added after format /2 was written, with the value older checkpoints meant
 LATER_FIELDS = {"improvement_z": 0.0, "base": "white"}
 

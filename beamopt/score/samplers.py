@@ -82,6 +82,7 @@ from ._sampling import (
     torch_generator,
 )
 from .denoiser import check_denoiser
+from .variance import PosteriorVariance, inject_noise
 
 __all__ = [
     "DiffusionPrior",
@@ -144,8 +145,10 @@ def reverse_diffusion(
         state and of the estimate along the reverse process); it does not change the draws.
     variance : callable, optional
         $\sigma \mapsto V(\sigma)$, the per-entry posterior variance of $z$ at noise level
-        $\sigma$ (normalised coordinates; see [`beamopt.score.variance`][]). DDPM steps then
-        inject $\sqrt{c^2 + k^2 V}\,\xi$ instead of $c\,\xi$ (the analytic step, which keeps
+        $\sigma$ (normalised coordinates; see [`beamopt.score.variance`][]), or $\sigma
+        \mapsto$ a [`LowRankVariance`][beamopt.score.variance.LowRankVariance] covariance
+        $\Sigma(\sigma)$. DDPM steps then inject $\sqrt{c^2 + k^2 V}\,\xi$ (or noise of
+        covariance $c^2 I + k^2 \Sigma$) instead of $c\,\xi$ (the analytic step, which keeps
         few-step draws as wide as the posterior); ignored by DDIM and `deterministic`.
 
     Returns
@@ -167,10 +170,12 @@ def reverse_diffusion(
         c = eta * math.sqrt(max((1.0 - a_s) / (1.0 - a_t) * (1.0 - a_t / a_s), 0.0))
         b = math.sqrt(max(1.0 - a_s - c * c, 0.0))
         x = math.sqrt(a_s) * z_hat + b * eps
+        if deterministic:
+            continue
         if eta > 0.0 and variance is not None:
             k = math.sqrt(a_s) - b * math.sqrt(a_t / (1.0 - a_t))
-            c = math.sqrt(c * c + k * k * max(float(variance(sigma)), 0.0))
-        if c > 0.0 and not deterministic:
+            x = x + inject_noise(complex_normal(x.shape, generator, device), c, k, variance(sigma))
+        elif c > 0.0:
             x = x + c * complex_normal(x.shape, generator, device)
     return x
 
@@ -359,13 +364,17 @@ class ConditionalSampler(_Sampler):
     batch_size : int
         States per reverse pass (memory bound), >= 1.
     device : None, "auto" or torch device
-    variance : {"auto", "analytic", "ddpm"}
+    variance : {"auto", "analytic", "ddpm"} or PosteriorVariance
         Noise of the DDPM steps: `"analytic"` adds the model's held-out posterior variance
         (`model.posterior_variance`, measured by `train_score_model`; see
-        [`beamopt.score.variance`][]) so that few-step draws are as wide as the posterior;
-        `"ddpm"` is the plain step $c\,\xi$, narrower than the posterior at few steps.
-        `"auto"` (default) is `"analytic"` where the model has the curve and the guidance is
-        0 or 1, else `"ddpm"`.
+        [`beamopt.score.variance`][]; its low-rank covariance where measured) so that
+        few-step draws are as wide as the posterior; `"ddpm"` is the plain step $c\,\xi$,
+        narrower than the posterior at few steps. `"auto"` (default) is `"analytic"` where
+        the model has the curve and the guidance is 0 or 1, else `"ddpm"`. A
+        [`PosteriorVariance`][beamopt.score.variance.PosteriorVariance] (from
+        [`measure_posterior_variance`][beamopt.score.variance.measure_posterior_variance] on
+        pairs like the observations to be sampled, e.g. of the same SNR) takes analytic steps
+        with that curve instead of the model's average one.
     """
 
     model: Any
@@ -375,7 +384,7 @@ class ConditionalSampler(_Sampler):
     method: str = "ddpm"
     batch_size: int = 4096
     device: Any = None
-    variance: str = "auto"
+    variance: Any = "auto"
 
     __repr__ = summary_repr
 
@@ -385,6 +394,13 @@ class ConditionalSampler(_Sampler):
         if not isinstance(self.deterministic, bool):
             raise ValueError(f"deterministic must be a bool; got {self.deterministic!r}")
         self._validate_common()
+        if isinstance(self.variance, PosteriorVariance):
+            if self.guidance not in (0.0, 1.0):
+                raise ValueError(
+                    "variance=PosteriorVariance needs guidance 0 or 1 (a posterior or the "
+                    f"prior); got guidance={self.guidance}"
+                )
+            return
         check_choice(self.variance, "variance", _VARIANCES)
         curve = getattr(self.model, "posterior_variance", None)
         if self.variance == "analytic":
@@ -401,10 +417,14 @@ class ConditionalSampler(_Sampler):
 
     def _variance_fn(self):
         curve = getattr(self.model, "posterior_variance", None)
-        if self.variance == "ddpm" or curve is None or self.guidance not in (0.0, 1.0):
+        if not isinstance(self.variance, str):
+            curve = self.variance
+        elif self.variance == "ddpm":
+            curve = None
+        if curve is None or self.guidance not in (0.0, 1.0):
             return None
         conditional = self.guidance == 1.0
-        return lambda sigma: curve(sigma, conditional=conditional)
+        return lambda sigma: curve.covariance(sigma, conditional=conditional)
 
     @property
     def n_evaluations(self) -> int:

@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_analytic_steps.py [--drops 96] [--draws 32] [--steps 20]
-        [--ranks 16 32 64] [--n-train 4000] [--seed 0] [--out out/]
+        [--ranks 16 32 64] [--n-train 20000] [--seed 0] [--out out/]
 
 Reference in both cases: the *exact* Gaussian posterior, sampled through its exact denoiser,
 so every shortfall is the reverse step's, not a model's.
@@ -142,7 +142,7 @@ def main(argv=None):
     p.add_argument("--draws", type=int, default=32)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--ranks", type=int, nargs="+", default=[16, 32, 64])
-    p.add_argument("--n-train", type=int, default=4000)
+    p.add_argument("--n-train", type=int, default=20000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("out"))
     args = p.parse_args(argv)

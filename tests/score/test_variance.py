@@ -241,3 +241,20 @@ def test_a_curve_measured_on_given_pairs_drives_the_sampler():
         measure_posterior_variance(den, H[:, :5], Y)
     with pytest.raises(ValueError, match="observations"):
         measure_posterior_variance(den, H, Y[:10])
+
+
+def test_dominant_directions_above_the_dense_limit_match_the_svd():
+    """Beyond 4 096 entries the basis comes from a randomised SVD; reference: numpy's SVD."""
+    from beamopt.score.variance import _top
+
+    rng = np.random.default_rng(2)
+    d, n, r = 5000, 200, 4
+    left, _ = np.linalg.qr(exact.crandn(rng, (d, r)))
+    A = (left * np.array([10.0, 6.0, 4.0, 3.0])) @ exact.crandn(rng, (r, n))
+    A = A + 0.01 * exact.crandn(rng, (d, n))
+    got = _top(torch.as_tensor(A, dtype=torch.complex64), r)
+    ref = np.linalg.svd(A, full_matrices=False)[0][:, :r]
+    assert got.shape == (d, r)
+    # the same subspace: every principal angle between the two is small
+    cosines = np.linalg.svd(ref.conj().T @ got, compute_uv=False)
+    assert cosines.min() > 0.999, cosines

@@ -228,13 +228,28 @@ def _errors(predict_noise, z, y_feat, s, gen, start, stop):
     return null, cond
 
 
+#: Error rows stacked for the basis of a channel of more than DENSE_ENTRIES entries: at most
+#: this many bytes (complex64), so a 16 384-entry channel uses 2 048 rows (256 MiB).
+STACK_BYTES = 2**28
+DENSE_ENTRIES = 4096
+
+
 def _dominant_bases(predict_noise, z, y_feat, sigmas, rank, gen, batch_size):
-    """Orthonormal top-`rank` directions of the error covariance summed over six noise levels,
+    """Orthonormal top-`rank` directions of the error covariance summed over noise levels,
     without and with the pilots. Unscaled, the sum is dominated by the large noise levels,
-    where the error covariance is the (pilot-averaged) posterior covariance itself."""
+    where the error covariance is the (pilot-averaged) posterior covariance itself.
+
+    Up to `DENSE_ENTRIES` entries: 4 096 rows over six levels of the grid, one dense
+    eigendecomposition. Above: the three largest of those levels only (the small ones add
+    isotropic noise that a row-limited randomised SVD cannot afford) and as many rows as
+    `STACK_BYTES` allows."""
     d = int(np.prod(z.shape[1:]))
     levels = sigmas[np.unique(np.round(np.linspace(0, len(sigmas) - 1, 6)).astype(int))]
-    total = 4096 if d <= 4096 else max(4 * rank, 512)  # bounds the stack's memory at large d
+    if d <= DENSE_ENTRIES:
+        total = 4096
+    else:
+        levels = levels[-3:]
+        total = max(4 * rank, STACK_BYTES // (8 * d))
     rows = min(z.shape[0], max(total // len(levels), rank))
     stacks = ([], [])
     for s in levels:
@@ -248,7 +263,7 @@ def _dominant_bases(predict_noise, z, y_feat, sigmas, rank, gen, batch_size):
 
 def _top(A, rank):
     """Top-`rank` left singular vectors of `A` (d, N): the dominant directions of A A^H."""
-    if A.shape[0] <= 4096:
+    if A.shape[0] <= DENSE_ENTRIES:
         _, vecs = torch.linalg.eigh((A @ A.conj().T).to(torch.complex128))
         return vecs[:, -rank:].flip(-1).cpu().numpy()
     U, _, _ = torch.svd_lowrank(A, q=min(rank + 8, *A.shape), niter=4)

@@ -258,3 +258,22 @@ def test_dominant_directions_above_the_dense_limit_match_the_svd():
     # the same subspace: every principal angle between the two is small
     cosines = np.linalg.svd(ref.conj().T @ got, compute_uv=False)
     assert cosines.min() > 0.999, cosines
+
+
+def test_measured_basis_of_a_large_channel_finds_the_wide_directions():
+    """5 000 entries (the randomised-SVD path) with a heavy isotropic floor: the basis holds
+    most of the prior variance of the top directions (reference: the diagonal prior itself,
+    whose exact denoiser gives an error covariance with the prior's eigenvectors)."""
+    d, r = 5000, 8
+    lam = torch.exp(-torch.arange(d, dtype=torch.float64) / 3.0) + 1e-3
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(800, d, dtype=torch.complex128, generator=gen) * lam.sqrt()
+
+    def exact_noise(x, s, y):  # the exact denoiser of CN(0, diag(lam)), as noise prediction
+        s = s.reshape(-1, 1).to(torch.float64)
+        return x * (s / (lam + s**2))
+
+    got = estimate_posterior_variance(exact_noise, z, None, sigma_min=0.01, sigma_max=100.0,
+                                      n_levels=6, rank=r)  # fmt: skip
+    captured = float((np.abs(got.null_basis) ** 2 * lam.numpy()[:, None]).sum())
+    assert captured > 0.9 * float(lam[:r].sum()), captured

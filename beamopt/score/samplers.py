@@ -394,26 +394,20 @@ class ConditionalSampler(_Sampler):
         if not isinstance(self.deterministic, bool):
             raise ValueError(f"deterministic must be a bool; got {self.deterministic!r}")
         self._validate_common()
-        if isinstance(self.variance, PosteriorVariance):
-            if self.guidance not in (0.0, 1.0):
-                raise ValueError(
-                    "variance=PosteriorVariance needs guidance 0 or 1 (a posterior or the "
-                    f"prior); got guidance={self.guidance}"
-                )
-            return
-        check_choice(self.variance, "variance", _VARIANCES)
-        curve = getattr(self.model, "posterior_variance", None)
-        if self.variance == "analytic":
-            if curve is None:
-                raise ValueError(
-                    "variance='analytic' needs model.posterior_variance (train_score_model "
-                    "measures it when it holds data out: validation > 0); use variance='ddpm'"
-                )
-            if self.guidance not in (0.0, 1.0):
-                raise ValueError(
-                    f"variance='analytic' needs guidance 0 or 1 (a posterior or the prior); "
-                    f"got guidance={self.guidance}"
-                )
+        explicit = isinstance(self.variance, PosteriorVariance)
+        if not explicit:
+            check_choice(self.variance, "variance", _VARIANCES)
+        if self.variance == "analytic" and getattr(self.model, "posterior_variance", None) is None:
+            raise ValueError(
+                "variance='analytic' needs model.posterior_variance (train_score_model "
+                "measures it when it holds data out: validation > 0); use variance='ddpm'"
+            )
+        if (explicit or self.variance == "analytic") and self.guidance not in (0.0, 1.0):
+            which = "a PosteriorVariance" if explicit else "'analytic'"
+            raise ValueError(
+                f"variance={which} needs guidance 0 or 1 (a posterior or the prior); "
+                f"got guidance={self.guidance}"
+            )
 
     def _variance_fn(self):
         curve = getattr(self.model, "posterior_variance", None)

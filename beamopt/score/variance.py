@@ -53,7 +53,7 @@ import numpy as np
 import torch
 
 from .._repr import summary_repr
-from .._validation import check_int
+from .._validation import as_array, check_finite, check_int
 from ._torch import randn_complex
 
 __all__ = [
@@ -369,8 +369,6 @@ def measure_posterior_variance(
     -------
     PosteriorVariance
     """
-    from .._validation import as_array, check_finite
-
     H = as_array(channels, "channels", dtype=complex)
     shape = tuple(getattr(model, "channel_shape", H.shape[1:]))
     if H.ndim < 2 or tuple(H.shape[1:]) != shape:

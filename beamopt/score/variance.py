@@ -54,6 +54,7 @@ import torch
 
 from .._repr import summary_repr
 from .._validation import as_array, check_finite, check_int
+from ..posterior.lmmse import _paired
 from ._torch import randn_complex
 
 __all__ = [
@@ -308,35 +309,23 @@ def estimate_posterior_variance(
         U = {
             k: None if b is None else torch.as_tensor(b, device=z.device) for k, b in bases.items()
         }
-    cond = np.zeros(n_levels) if y_feat is not None else None
-    null = np.zeros(n_levels)
-    subs = {"null": np.zeros((n_levels, rank, rank), complex), "cond": None}
-    if y_feat is not None:
-        subs["cond"] = np.zeros((n_levels, rank, rank), complex)
+    keys = ("null",) if y_feat is None else ("null", "cond")
+    v = {k: np.zeros(n_levels) for k in keys}  # summed |e|^2 / d per level
+    subs = {k: np.zeros((n_levels, rank, rank), complex) for k in keys}
     for i, s in enumerate(sigmas):
         for start in range(0, rows, batch_size):
             stop = min(start + batch_size, rows)
-            for key, e in zip(
-                ("null", "cond"), _errors(predict_noise, z, y_feat, s, gen, start, stop)
-            ):
-                if e is None:
-                    continue
-                total = float(e.abs().square().sum()) / d
-                if key == "null":
-                    null[i] += total
-                else:
-                    cond[i] += total
+            for key, e in zip(keys, _errors(predict_noise, z, y_feat, s, gen, start, stop)):
+                v[key][i] += float(e.abs().square().sum()) / d
                 if rank > 0:
                     q = e.to(U[key].dtype) @ U[key].conj()  # rows of U^H e
                     subs[key][i] += (q.T @ q.conj()).cpu().numpy()
-    null /= rows
-    if cond is not None:
-        cond /= rows
+    cond = v["cond"] / rows if "cond" in v else None
     if rank == 0:
-        return PosteriorVariance(sigmas, cond, null, int(rows))
+        return PosteriorVariance(sigmas, cond, v["null"] / rows, int(rows))
     return PosteriorVariance(
-        sigmas, cond, null, int(rows),
-        bases["cond"], None if subs["cond"] is None else subs["cond"] / rows,
+        sigmas, cond, v["null"] / rows, int(rows),
+        bases["cond"], subs["cond"] / rows if "cond" in subs else None,
         bases["null"], subs["null"] / rows,
     )  # fmt: skip
 
@@ -369,24 +358,19 @@ def measure_posterior_variance(
     -------
     PosteriorVariance
     """
-    H = as_array(channels, "channels", dtype=complex)
+    if observations is None:
+        H, Y = as_array(channels, "channels", dtype=complex), None
+        check_finite(H, "channels")
+    else:
+        H, Y = _paired(channels, observations)  # the LMMSE fit's checks of paired draws
     shape = tuple(getattr(model, "channel_shape", H.shape[1:]))
     if H.ndim < 2 or tuple(H.shape[1:]) != shape:
         raise ValueError(f"channels must have shape (n, {shape}); got {H.shape}")
-    check_finite(H, "channels")
     config = getattr(model, "config", None)
     if rank is None:
         rank = getattr(config, "variance_rank", 32)
     z = torch.as_tensor(H / float(getattr(model, "scale", 1.0)), dtype=torch.complex128)
-    y = None
-    if observations is not None:
-        Y = as_array(observations, "observations", dtype=complex)
-        if Y.shape[0] != H.shape[0]:
-            raise ValueError(
-                f"observations must hold one row per channel ({H.shape[0]}); got {Y.shape[0]}"
-            )
-        check_finite(Y, "observations")
-        y = torch.as_tensor(Y)
+    y = None if Y is None else torch.as_tensor(Y)
     return estimate_posterior_variance(
         model.predict_noise, z, y,
         sigma_min=getattr(config, "sigma_min", 2e-3), sigma_max=getattr(config, "sigma_max", 100.0),

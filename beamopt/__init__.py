@@ -123,6 +123,7 @@ from .beampattern import steering_matrix as steering_matrix
 
 # --- learned score models (torch): training, denoisers, diffusion samplers; loaded lazily
 _LAZY_SCORE = (
+    "append_noise_level",
     "ScoreConfig",
     "ScoreModel",
     "train_score_model",
@@ -263,6 +264,7 @@ if TYPE_CHECKING:  # the lazy names above, for type checkers and the API docs (n
     from .score.estimator import ChannelEstimator as ChannelEstimator
     from .score.estimator import train_estimator as train_estimator
     from .score.model import ScoreModel as ScoreModel
+    from .score.noise_level import append_noise_level as append_noise_level
     from .score.samplers import DiffusionPrior as DiffusionPrior
     from .score.samplers import DiffusionPosterior as DiffusionPosterior
     from .score.samplers import ConditionalSampler as ConditionalSampler

@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_gaussian_base.py [--entries 512 2048 4096] [--n-samples 3000]
-        [--n-pilots 32] [--batch 64] [--repeats 3] [--seed 0] [--out out/]
+        [--n-pilots 32] [--batch 64] [--repeats 3] [--seed 0] [--out out/] [--noise-aware]
 
 Default BLAS threads (the sizes users run). For each channel size (complex entries) it
 draws `--n-samples` correlated channels and noisy pilot observations of `--n-pilots` entries,
@@ -17,7 +17,13 @@ then times
   prediction of the true Gaussian model at sigma = 0.5, beside the same error of the
   `fit_lmmse` posterior (both are estimates from the same pairs).
 
-Writes `bench_gaussian_base.csv` to `--out`.
+With `--noise-aware` the pilots come at UL SNRs uniform in [-10, 10] dB (noise std sigma_i per
+drop, appended as the noise row of `append_noise_level`), and it times the noise-aware base
+(`ScoreConfig(base="gaussian", noise_row=True)`) against the SNR-blind base on the same pairs
+(ratios of fit time and of the noise prediction on a batch of mixed-SNR rows), with both
+errors against the exact per-drop noise prediction (each drop's own noise variance).
+
+Writes `bench_gaussian_base.csv` (or `bench_gaussian_base_noise_aware.csv`) to `--out`.
 """
 
 from __future__ import annotations
@@ -55,6 +61,65 @@ def _exact_noise(x, y, sigma, corr, n_pilots):
     return sigma * np.linalg.solve(C + sigma**2 * np.eye(n), (x - y @ K.T).T).T
 
 
+def _exact_noise_per_drop(x, y, v, sigma, corr, n_pilots):
+    """The exact noise prediction of each drop with its own pilot noise variance v_i."""
+    n = corr.shape[0]
+    c_hy, c_yy = corr[:, :n_pilots], corr[:n_pilots, :n_pilots]
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        K = np.linalg.solve(c_yy + v[i] * np.eye(n_pilots), c_hy.T).T
+        C = corr - K @ c_hy.T
+        out[i] = sigma * np.linalg.solve(C + sigma**2 * np.eye(n), x[i] - K @ y[i])
+    return out
+
+
+def _noise_aware_row(n, args, rng):
+    import torch
+
+    from beamopt.score import append_noise_level
+    from beamopt.score.gaussian_base import GaussianBase
+
+    h, y, corr = _pairs(n, args.n_samples, args.n_pilots, rng)
+    v = 10 ** (-rng.uniform(-10, 10, args.n_samples) / 10)
+    y = h[:, : args.n_pilots] + np.sqrt(v)[:, None] * _cn(rng, y.shape)  # per-drop SNR
+    yn = append_noise_level(y, v).reshape(args.n_samples, -1)
+    feats = {
+        "blind": torch.as_tensor(np.concatenate([y.real, y.imag], axis=1)),
+        # [Re, Im] features: the noise row's real part sigma_i gives v_i / 2 per real feature
+        "aware": torch.as_tensor(np.concatenate([yn.real, yn.imag], axis=1)),
+    }
+    b = min(args.batch, args.n_samples)
+    sigma = 0.5
+    x = h[:b] + sigma * _cn(rng, (b, n))
+    ref = _exact_noise_per_drop(x, y[:b], v[:b], sigma, corr, args.n_pilots)
+    row = {"n_entries": n}
+    for kind, f in feats.items():
+        base = GaussianBase(n, f.shape[1], args.n_pilots if kind == "aware" else 0)
+        t0 = time.perf_counter()
+        base.fit(torch.as_tensor(h), f)
+        row[f"{kind}_fit_s"] = time.perf_counter() - t0
+        call = (base.noise, torch.as_tensor(x, dtype=torch.complex64),
+                torch.full((b,), sigma), f[:b].float())  # fmt: skip
+        t, eps = _best(lambda c=call: c[0](*c[1:]), args.repeats)
+        row[f"{kind}_noise_{b}_rows_ms"] = t * 1e3
+        row[f"{kind}_rel_error_vs_exact"] = float(
+            np.linalg.norm(eps.numpy() - ref) / np.linalg.norm(ref)
+        )
+    row["fit_ratio_aware_over_blind"] = row["aware_fit_s"] / row["blind_fit_s"]
+    row["noise_ratio_aware_over_blind"] = (
+        row[f"aware_noise_{b}_rows_ms"] / row[f"blind_noise_{b}_rows_ms"]
+    )
+    print(
+        f"N = {n:5d}: noise-aware base fit {row['aware_fit_s']:.2f} s "
+        f"({row['fit_ratio_aware_over_blind']:.1f}x the SNR-blind base), noise on {b} mixed-SNR "
+        f"rows {row[f'aware_noise_{b}_rows_ms']:.1f} ms "
+        f"({row['noise_ratio_aware_over_blind']:.1f}x); relative error against the exact "
+        f"per-drop model: noise-aware {row['aware_rel_error_vs_exact']:.1e}, SNR-blind "
+        f"{row['blind_rel_error_vs_exact']:.1e}"
+    )
+    return row
+
+
 def _best(fn, repeats):
     best = np.inf
     for _ in range(repeats):
@@ -78,12 +143,16 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="out")
+    parser.add_argument("--noise-aware", action="store_true", help="per-drop SNRs (see above)")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     rows = []
     for n in args.entries:
         if args.n_pilots > n:
             parser.error(f"--n-pilots must be <= every --entries value; got {args.n_pilots} > {n}")
+        if args.noise_aware:
+            rows.append(_noise_aware_row(n, args, rng))
+            continue
         h, y, corr = _pairs(n, args.n_samples, args.n_pilots, rng)
         t0 = time.perf_counter()
         lin = beamopt.fit_lmmse(h, y)
@@ -124,7 +193,8 @@ def main(argv=None):
         )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with (out / "bench_gaussian_base.csv").open("w", newline="") as fh:
+    name = "bench_gaussian_base_noise_aware.csv" if args.noise_aware else "bench_gaussian_base.csv"
+    with (out / name).open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)

@@ -10,12 +10,15 @@ scaled by the power of its SRS history only, and every drop draws its UL SNR uni
 Per regime and training seed it fits or trains, on the same data:
 
 - the sample-covariance LMMSE estimator, both blind to the SNR (`beamopt.fit_lmmse` on the
-  training pairs) and noise-aware (the channel covariances of the training drops with each
-  observation's own noise variance), with its Gaussian posterior (plug-in and exact expected
-  Gramian precoders);
+  training pairs) and noise-aware (the channel covariances of the training drops and their
+  noise-free pilots, with each observation's own noise variance), with its Gaussian
+  posterior (plug-in and exact expected Gramian precoders);
 - on one transformer backbone (`beamopt.score`, explicit `ScoreConfig`, the library's "v"
   weighting): the discriminative SL estimator (MSE) and the conditional diffusion model (DM,
-  cosine schedule, CFG null token), sampled with the low-rank analytic reverse step and one
+  cosine schedule, CFG null token), whose network corrects a noise-aware Gaussian base
+  (`ScoreConfig(base="gaussian", noise_row=True)`: the untrained DM is each drop's LMMSE
+  posterior fitted to the noisy training pairs, reported beside the trained one; `--dm-base
+  white` for a network on its own), sampled with the low-rank analytic reverse step and one
   posterior-variance curve per 5 dB UL SNR group (`measure_posterior_variance` on 2 000 fresh
   drops);
 - two end-to-end precoders (`beamopt.channels.train_e2e_precoder`): the paper's (the SL
@@ -242,15 +245,37 @@ class NoiseAwareLMMSE:
 
 
 def with_noise_level(data):
-    r"""The data set with the receiver's noise level appended to each drop's pilots.
+    """The data set with each drop's noise level as one more pilot row (`append_noise_level`)."""
+    from beamopt.score import append_noise_level
 
-    One more pilot row holding $\sigma_i = 10^{-\mathrm{SNR}_i/20}$ in every entry, so the
-    learned models are handed what the noise-aware LMMSE is handed (a base station knows its
-    noise floor) instead of inferring it from $y$. Shape `(n, n_slots + 1, n_rx * n_tx)`.
+    return replace(data, observations=append_noise_level(data.observations, data.noise_var))
+
+
+def base_posterior(dm, Y):
+    r"""The untrained DM (its Gaussian base alone): posterior means and expected Gramians.
+
+    `GaussianBase.posterior` in real interleaved coordinates $(a, b)$ gives the complex
+    covariance $E[e e^H] = R_{aa} + R_{bb} + i (R_{ba} - R_{ab})$, and per subcarrier
+    $E[H_n^H H_n \mid y] = \hat H_n^H \hat H_n + \sum_r C_{rr}^T$ as for the LMMSE.
     """
-    Y = data.observations
-    row = np.broadcast_to(np.sqrt(data.noise_var)[:, None, None], (len(Y), 1, Y.shape[-1]))
-    return replace(data, observations=np.concatenate([Y, row.astype(Y.dtype)], axis=1))
+    import torch
+
+    from beamopt.score.model import observation_features
+
+    base = dm.network.base
+    y = torch.as_tensor(Y, dtype=torch.complex128)
+    mean, R = base.posterior(observation_features(y, dm.obs_scale, len(Y)))
+    mean, R = mean.double().numpy(), R.double().numpy()
+    n, shape = len(Y), dm.channel_shape
+    est = (mean[:, 0::2] + 1j * mean[:, 1::2]).reshape(n, *shape) * dm.scale
+    C = R[:, 0::2, 0::2] + R[:, 1::2, 1::2] + 1j * (R[:, 1::2, 0::2] - R[:, 0::2, 1::2])
+    C = C * dm.scale**2
+    n_sc, n_rx, n_tx = shape
+    rows = C.reshape(n, n_sc * n_rx, n_tx, n_sc * n_rx, n_tx)
+    k = np.arange(n_sc * n_rx)
+    blocks = rows[:, k, :, k, :].transpose(1, 0, 2, 3).reshape(n, n_sc, n_rx, n_tx, n_tx)
+    G = np.swapaxes(est.conj(), -1, -2) @ est + np.swapaxes(blocks, -1, -2).sum(axis=2)
+    return est, 0.5 * (G + np.swapaxes(G.conj(), -1, -2))  # the base stores float32
 
 
 # --- caching ----------------------------------------------------------------------------------
@@ -316,9 +341,14 @@ def train_models(train, sizes, seed, cache: Path, stages):
             lambda: train_score_model(
                 H,
                 observations=Y,
-                config=replace(backbone_config(sizes["dm_iters"]), base=sizes["dm_base"]),
+                config=replace(
+                    backbone_config(sizes["dm_iters"]),
+                    base="white" if sizes["dm_base"] == "white" else "gaussian",
+                    noise_row=sizes["dm_base"] == "noise-aware",
+                ),
                 seed=seed,
-                checkpoint=cache / "dm.pt",
+                checkpoint=cache
+                / ("dm.pt" if sizes["dm_base"] == "white" else f"dm-{sizes['dm_base']}.pt"),
                 progress=False,
             ),
         )
@@ -562,14 +592,23 @@ def run_regime(name, sizes, seed, out: Path, quick: bool, train_seeds: int):
 
         cal = stages.get(f"seed{tseed}/calibration", smeta, cal_stage)
 
-        def precoder_stage(draws=draws, sl=sl, models=models, drawn=drawn):
+        def precoder_stage(draws=draws, sl=sl, models=models, drawn=drawn, dm=dm):
             est = {
                 "SL": sl.estimate(Yn),
                 "DM posterior mean": draws.mean(axis=1),
                 "DM (deterministic)": drawn["det"],
                 "DM (1 sample)": draws[:, 0],
             }
+            untrained = {}
+            if getattr(dm.network, "base", None) is not None:
+                # what training added: the same model with its network output at zero
+                b_est, b_G = base_posterior(dm, Yn)
+                est["DM untrained (base)"] = b_est
+                untrained["DM untrained (base) Gramian"] = [
+                    gramian_precoder(g, N_STREAMS).F for g in b_G
+                ]
             F = {
+                **untrained,
                 "perfect CSI": [cme_precoder(h, N_STREAMS).F for h in H],
                 "SRS baseline": [cme_precoder(h, N_STREAMS).F for h in base["srs"]],
                 "LMMSE (blind)": [cme_precoder(h, N_STREAMS).F for h in base["lmmse_blind"]],
@@ -607,7 +646,7 @@ def run_regime(name, sizes, seed, out: Path, quick: bool, train_seeds: int):
             out.update({f"est/{k}": v for k, v in est.items()})
             return out
 
-        prec = stages.get(f"seed{tseed}/precoders", smeta, precoder_stage)
+        prec = stages.get(f"seed{tseed}/precoders", {**smeta, "untrained": True}, precoder_stage)
 
         def cfg_stage(dm=dm, tseed=tseed):
             m = min(sizes["cfg_drops"], n)
@@ -751,6 +790,25 @@ def claims(results, sizes):
             tab["LMMSE"][0],
             what="NMSE",
         )
+        if "DM untrained (base)" in tab:
+            # the deterministic DM propagates the mean: no Monte Carlo share v / S in its error
+            add(
+                "deterministic-DM NMSE below its untrained base's",
+                tab["DM untrained (base)"][0],
+                tab["DM (deterministic)"][0],
+                what="NMSE",
+            )
+            add(
+                f"{big} above its untrained base's exact Gramian",
+                se_at(res, big),
+                se_at(res, "DM untrained (base) Gramian"),
+            )
+            add(
+                "LMMSE NMSE below the untrained base's (noise-free vs noisy training pilots)",
+                tab["DM untrained (base)"][0],
+                tab["LMMSE"][0],
+                what="NMSE",
+            )
         se = {
             m: se_at(res, m)
             for m in (
@@ -1319,9 +1377,11 @@ def main(argv=None) -> dict:
     )
     parser.add_argument(
         "--dm-base",
-        choices=("white", "gaussian"),
-        default="white",
-        help="ScoreConfig.base of the DM (gaussian: the untrained DM is the LMMSE posterior)",
+        choices=("white", "gaussian", "noise-aware"),
+        default=None,
+        help="what the DM's network corrects: a white prior, the SNR-blind LMMSE posterior "
+        "(gaussian) or each drop's noise-aware LMMSE posterior (noise-aware, the default; "
+        "white with --snr-blind)",
     )
     parser.add_argument(
         "--snr-blind",
@@ -1331,10 +1391,12 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.scale < 1 or args.train_seeds < 1 or args.jobs < 1:
         parser.error("--scale, --train-seeds and --jobs must be >= 1")
+    if args.dm_base == "noise-aware" and args.snr_blind:
+        parser.error("--dm-base noise-aware reads the noise level: it excludes --snr-blind")
     if args.dm_iters is not None and args.dm_iters < 1:
         parser.error(f"--dm-iters must be >= 1; got {args.dm_iters}")
     sizes = dict(QUICK if args.quick else FULL)
-    sizes["dm_base"] = args.dm_base
+    sizes["dm_base"] = args.dm_base or ("white" if args.snr_blind else "noise-aware")
     sizes["noise_input"] = not args.snr_blind
     if args.dm_iters is not None and not args.quick:
         sizes["dm_iters"] = args.dm_iters

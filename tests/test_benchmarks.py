@@ -67,6 +67,20 @@ def test_receiver_scale_benchmark_tiny(tmp_path, capsys):
     assert "PASS" in capsys.readouterr().out
 
 
+def test_noise_aware_base_benchmark_tracks_the_per_drop_exact_model(tmp_path, capsys):
+    # reference: each drop's exact noise prediction with its own noise variance; the
+    # noise-aware base's error shrinks with the pairs, the SNR-blind base's does not
+    module = _load("benchmarks/bench_gaussian_base.py")
+    argv = ["--entries", "16", "--n-pilots", "4", "--repeats", "1", "--noise-aware",
+            "--out", str(tmp_path)]  # fmt: skip
+    small = module.main([*argv, "--n-samples", "2000"])[0]
+    big = module.main([*argv, "--n-samples", "50000"])[0]
+    assert big["aware_rel_error_vs_exact"] < small["aware_rel_error_vs_exact"] / 3
+    assert big["aware_rel_error_vs_exact"] < 0.2 * big["blind_rel_error_vs_exact"]
+    assert (tmp_path / "bench_gaussian_base_noise_aware.csv").stat().st_size > 0
+    assert "per-drop model" in capsys.readouterr().out
+
+
 def test_gaussian_base_benchmark_tiny_and_consistent(tmp_path, capsys):
     # the exact noise prediction of the true Gaussian model is the reference: the base's
     # error must shrink like 1/sqrt(n) (25x the pairs: about 5x smaller)

@@ -150,3 +150,41 @@ def test_study_hands_the_networks_the_noise_level_of_each_drop():
     assert out.shape == (5, 4, 4)
     np.testing.assert_array_equal(out[:, :3], Y)
     np.testing.assert_allclose(out[:, 3], np.repeat(10 ** (-snr / 20), 4).reshape(5, 4), rtol=1e-6)
+
+
+def test_study_untrained_base_gramian_is_the_expected_gramian_of_its_posterior():
+    """`base_posterior` (the untrained-DM rows) against Monte Carlo draws of the same Gaussian."""
+    pytest.importorskip("torch")
+    import warnings
+
+    import numpy as np
+
+    from beamopt.score import ScoreConfig, append_noise_level, train_score_model
+
+    study = _study()
+    rng = np.random.default_rng(0)
+    n, shape = 4000, (2, 2, 3)  # (n_sc, n_rx, n_tx)
+    d = int(np.prod(shape))
+    L = (rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d))) / np.sqrt(2 * d)
+    H = ((rng.standard_normal((n, d)) + 1j * rng.standard_normal((n, d))) @ L.T).reshape(n, *shape)
+    v = 10 ** (-rng.uniform(-5, 5, n) / 10)
+    noise = (rng.standard_normal((n, 2, 4)) + 1j * rng.standard_normal((n, 2, 4))) / np.sqrt(2)
+    Y = append_noise_level(H.reshape(n, 2, 6)[:, :, :4] + np.sqrt(v)[:, None, None] * noise, v)
+    cfg = ScoreConfig(network="mlp", width=8, n_blocks=1, n_iterations=0, base="gaussian",
+                      noise_row=True, device="cpu")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dm = train_score_model(H, observations=Y, config=cfg, progress=False)
+    est, G = study.base_posterior(dm, Y[:3])
+    import torch
+
+    from beamopt.score.model import observation_features
+
+    y = torch.as_tensor(Y[:3], dtype=torch.complex128)
+    mean, R = dm.network.base.posterior(observation_features(y, dm.obs_scale, 3))
+    for i in range(3):
+        r = rng.multivariate_normal(mean[i].double().numpy(), R[i].double().numpy(), 200_000)
+        draws = (r[:, 0::2] + 1j * r[:, 1::2]).reshape(-1, *shape) * dm.scale
+        np.testing.assert_allclose(est[i], draws.mean(0), atol=0.02)
+        mc = np.einsum("snra,snrb->nab", draws.conj(), draws) / len(draws)
+        np.testing.assert_allclose(G[i], mc, atol=0.03 * np.abs(mc).max())

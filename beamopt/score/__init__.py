@@ -37,6 +37,7 @@ _LAZY: dict[str, str] = {
     "denoising_nmse": "diagnostics",
     "PosteriorVariance": "variance",
     "measure_posterior_variance": "variance",
+    "append_noise_level": "noise_level",
     # --- score-samplers: denoiser protocol, exact denoisers, samplers, Tweedie
     # (S2 adds its names below this line)
     "Denoiser": "denoiser",

@@ -284,7 +284,8 @@ def build_network(config, channel_shape, obs_shape=None, *, denoising: bool = Tr
 
         # filled by train_score_model (GaussianBase.fit), or by a checkpoint's weights
         obs = None if obs_shape is None else 2 * math.prod(obs_shape)
-        net.base = GaussianBase(math.prod(channel_shape), obs)
+        noise = obs_shape[-1] if obs is not None and getattr(config, "noise_row", False) else 0
+        net.base = GaussianBase(math.prod(channel_shape), obs, noise)
     return net
 
 

@@ -48,6 +48,7 @@ from . import _checkpoint
 from ._torch import as_complex_data, randn_complex, resolve_device, rms, seeded
 from .model import ScoreModel, noise_prediction, observation_features
 from .networks import build_network, resolve_patch_size
+from .noise_level import check_noise_row
 from .schedule import cosine_sigma, cosine_time, ve_sigmas
 
 __all__ = ["ScoreConfig", "train_score_model"]
@@ -112,6 +113,16 @@ class ScoreConfig:
         training pairs (`beamopt.score.gaussian_base`), so the untrained conditional
         model is the linear MMSE estimator with its Gaussian posterior and training learns
         the correction. For channels of up to 4 096 complex entries.
+    noise_row : bool
+        With `base="gaussian"`: the last observation row holds each drop's pilot noise
+        standard deviation $\sigma_i$ in every entry
+        ([`append_noise_level`][beamopt.score.noise_level.append_noise_level]), and the base
+        is the noise-aware LMMSE posterior of each drop (its own
+        $(C_{\bar y} + \sigma_i^2 I)^{-1}$) instead of the SNR-blind one. For data whose
+        pilots come at many SNRs, where one linear estimator for all of them is far from the
+        best linear estimator of each. The base holds 41 posterior eigenbases of
+        $D \times D$ (float32, $D = 2 \times$ channel entries: 24 MB at 192 entries; at most
+        1 GiB, about 1 280 entries).
     improvement_z : float
         Where the held-out loss is known per row (the parameter-score trainers), a new best
         must lower it by this many paired standard errors; 0 (default) keeps any lower
@@ -155,9 +166,17 @@ class ScoreConfig:
     improvement_z: float = 0.0
     base: str = "white"
     variance_rank: int = 32
+    noise_row: bool = False
 
     def __post_init__(self) -> None:
         check_choice(self.base, "base", ("white", "gaussian"))
+        if not isinstance(self.noise_row, bool):
+            raise ValueError(f"noise_row must be True or False; got {self.noise_row!r}")
+        if self.noise_row and self.base != "gaussian":
+            raise ValueError(
+                f"noise_row=True is the noise-aware Gaussian base: it needs base='gaussian'; "
+                f"got base={self.base!r}"
+            )
         check_int(self.variance_rank, "variance_rank", minimum=0)
         check_choice(self.network, "network", ("auto", "mlp", "transformer"))
         check_choice(self.objective, "objective", ("ddpm", "ve_dsm"))
@@ -373,6 +392,10 @@ def train_score_model(
     if observations is not None:
         obs = as_complex_data(observations, "observations", n=data.shape[0])
         obs_shape = tuple(obs.shape[1:])
+    if config.noise_row:
+        if obs is None:
+            raise ValueError("noise_row=True needs observations (a conditional model)")
+        check_noise_row(obs)
     if config.network != "mlp":
         resolve_patch_size(channel_shape, config.patch_size)
     (data, obs), held = resolve_validation(

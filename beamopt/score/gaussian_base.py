@@ -111,13 +111,13 @@ class GaussianBase(nn.Module):
         self.register_buffer("mu_z", torch.zeros(D))
         self.register_buffer("lam_prior", torch.zeros(D))
         self.register_buffer("U_prior", torch.eye(D))
-        if self.conditional:
+        self.noise_entries = int(noise_entries)
+        if self.conditional and not self.noise_entries:  # the SNR-blind posterior
             p = int(obs_features)
             self.register_buffer("mu_y", torch.zeros(p))
             self.register_buffer("gain", torch.zeros(D, p))
             self.register_buffer("lam_post", torch.zeros(D))
             self.register_buffer("U_post", torch.eye(D))
-        self.noise_entries = int(noise_entries)
         if self.noise_entries:
             if not self.conditional or obs_features <= 2 * self.noise_entries:
                 raise ValueError(

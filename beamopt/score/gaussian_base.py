@@ -234,13 +234,10 @@ class GaussianBase(nn.Module):
 
     def _noise_aware(self, xr, s2, y_feat):
         r"""Denoised rows $\hat z$, interpolated in $\log v$ between grid levels (module text)."""
-        yp, v = self._split(y_feat.to(xr.dtype))
+        m, v = self._noise_aware_mean(y_feat.to(xr.dtype))
         G = self.log_v.numel()
         lo, w = self._grid_position(v)
         w = w.reshape(-1, 1)
-        # the posterior mean is exact in v; only the eigenbasis of S_v is interpolated
-        coef = ((yp - self.pilot_mu) @ self.pilot_W) / (self.pilot_gam + v[:, None])
-        m = self.mu_z + coef @ self.cross.T
         out = torch.zeros_like(xr)
         for k, weight in ((lo, 1.0 - w), (lo + 1, w)):
             k = k.clamp(max=G - 1)
@@ -275,13 +272,21 @@ class GaussianBase(nn.Module):
             mean = self.mu_z + (y - self.mu_y) @ self.gain.T
             cov = (self.U_post * self.lam_post) @ self.U_post.T
             return mean, cov.expand(B, -1, -1)
+        mean, v = self._noise_aware_mean(y)
+        lo, w = self._grid_position(v)
+        hi = (lo + 1).clamp(max=self.log_v.numel() - 1)
+        cov = {}  # only the levels these rows touch (each a D x D product)
+        for g in torch.unique(torch.cat([lo, hi])).tolist():
+            cov[g] = (self.U_v[g] * self.lam_v[g]) @ self.U_v[g].T
+        wr = w.reshape(B, 1, 1)
+        S = torch.stack([cov[int(a)] for a in lo]), torch.stack([cov[int(b)] for b in hi])
+        return mean, (1 - wr) * S[0] + wr * S[1]
+
+    def _noise_aware_mean(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """$m(y, v_i)$ per row (exact in $v_i$) and $v_i$, from observation features."""
         yp, v = self._split(y)
         coef = ((yp - self.pilot_mu) @ self.pilot_W) / (self.pilot_gam + v[:, None])
-        mean = self.mu_z + coef @ self.cross.T
-        lo, w = self._grid_position(v)
-        covs = (self.U_v * self.lam_v[:, None, :]) @ self.U_v.transpose(1, 2)
-        wr = w.reshape(B, 1, 1)
-        return mean, (1 - wr) * covs[lo] + wr * covs[(lo + 1).clamp(max=covs.shape[0] - 1)]
+        return self.mu_z + coef @ self.cross.T, v
 
     def _grid_position(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Lower grid level and the interpolation weight of each noise variance."""

@@ -239,9 +239,17 @@ class NoiseAwareLMMSE:
         r"""$E[H_n^H H_n \mid y] = \hat H_n^H \hat H_n + \sum_r C_{rr}^T$ per subcarrier."""
         est = self.estimate(Y, noise_var)  # (N, n_sc, n_rx, n_tx)
         n_sc, n_rx, n_tx = self.shape
-        blocks = self.error_blocks(noise_var).reshape(-1, n_sc, n_rx, n_tx, n_tx)
-        G = np.swapaxes(est.conj(), -1, -2) @ est
-        return G + np.swapaxes(blocks, -1, -2).sum(axis=2)
+        return expected_gramians(
+            est, self.error_blocks(noise_var).reshape(-1, n_sc, n_rx, n_tx, n_tx)
+        )
+
+
+def expected_gramians(est, blocks):
+    r"""$E[H_n^H H_n \mid y] = \hat H_n^H \hat H_n + \sum_r C_{rr}^T$ per subcarrier.
+
+    `est` (N, n_sc, n_rx, n_tx): posterior means; `blocks` (N, n_sc, n_rx, n_tx, n_tx): the
+    error covariance of each (subcarrier, rx) row."""
+    return np.swapaxes(est.conj(), -1, -2) @ est + np.swapaxes(blocks, -1, -2).sum(axis=2)
 
 
 def with_noise_level(data):
@@ -255,8 +263,8 @@ def base_posterior(dm, Y):
     r"""The untrained DM (its Gaussian base alone): posterior means and expected Gramians.
 
     `GaussianBase.posterior` in real interleaved coordinates $(a, b)$ gives the complex
-    covariance $E[e e^H] = R_{aa} + R_{bb} + i (R_{ba} - R_{ab})$, and per subcarrier
-    $E[H_n^H H_n \mid y] = \hat H_n^H \hat H_n + \sum_r C_{rr}^T$ as for the LMMSE.
+    covariance $E[e e^H] = R_{aa} + R_{bb} + i (R_{ba} - R_{ab})$, whose (subcarrier, rx)
+    blocks go into `expected_gramians` as for the LMMSE.
     """
     import torch
 
@@ -274,7 +282,7 @@ def base_posterior(dm, Y):
     rows = C.reshape(n, n_sc * n_rx, n_tx, n_sc * n_rx, n_tx)
     k = np.arange(n_sc * n_rx)
     blocks = rows[:, k, :, k, :].transpose(1, 0, 2, 3).reshape(n, n_sc, n_rx, n_tx, n_tx)
-    G = np.swapaxes(est.conj(), -1, -2) @ est + np.swapaxes(blocks, -1, -2).sum(axis=2)
+    G = expected_gramians(est, blocks)
     return est, 0.5 * (G + np.swapaxes(G.conj(), -1, -2))  # the base stores float32
 
 
